@@ -1,0 +1,386 @@
+//! Change detection: a pure function from (what we knew, what a successful poll saw) to the
+//! ordered events that happened in between, plus what we know now.
+//!
+//! Rules (README "Event semantics" documents them for users):
+//! - one event per new update, by update id, in chronological order per incident;
+//! - the first successful poll is a baseline: open incidents and upcoming or running
+//!   maintenances are announced once, history and components are recorded silently;
+//! - an incident missing from a poll stays as it was: resolution needs evidence;
+//! - after the baseline, an unseen incident that is already over is announced as created then
+//!   resolved, unless all of its activity predates the baseline (history that slid into the
+//!   capped list), which is recorded silently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{
+    ComponentChange, Event, EventData, EventType, IncidentRef, ProviderRef, UpdateRef, event_id,
+};
+use crate::model::{ComponentStatus, EntityKind, Incident, IncidentStatus, Provider, Snapshot};
+
+/// Records that left the source's list are forgotten after this long.
+const FORGET_ABSENT_AFTER_DAYS: i64 = 90;
+
+/// What statusrelay knows about one provider between polls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderState {
+    /// When the baseline poll happened; `None` until the first successful poll.
+    pub baseline_at: Option<DateTime<Utc>>,
+    /// Keyed by `incident:<id>` or `maintenance:<id>`.
+    pub entities: BTreeMap<String, EntityTrack>,
+    /// Component id → last seen status (group rows excluded).
+    pub components: BTreeMap<String, ComponentStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityTrack {
+    pub phase: Phase,
+    pub seen_updates: BTreeSet<String>,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// Where an incident or maintenance is in its life, as far as notifications go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Open,
+    Started,
+    Resolved,
+    Postmortem,
+    Completed,
+}
+
+impl Phase {
+    fn of(kind: EntityKind, status: &IncidentStatus) -> Phase {
+        use IncidentStatus as S;
+        match (kind, status) {
+            (EntityKind::Incident, S::Resolved | S::Completed) => Phase::Resolved,
+            (EntityKind::Incident, S::Postmortem) => Phase::Postmortem,
+            (EntityKind::Incident, _) => Phase::Open,
+            (EntityKind::Maintenance, S::InProgress | S::Verifying) => Phase::Started,
+            (EntityKind::Maintenance, S::Completed | S::Resolved | S::Postmortem) => {
+                Phase::Completed
+            }
+            (EntityKind::Maintenance, _) => Phase::Open,
+        }
+    }
+
+    fn is_open(self) -> bool {
+        matches!(self, Phase::Open | Phase::Started)
+    }
+
+    /// The event announcing that an entity entered this phase, if entering it is news.
+    fn entry_event(self, kind: EntityKind) -> Option<EventType> {
+        match (kind, self) {
+            (EntityKind::Incident, Phase::Resolved) => Some(EventType::IncidentResolved),
+            (EntityKind::Incident, Phase::Postmortem) => Some(EventType::IncidentPostmortem),
+            (EntityKind::Maintenance, Phase::Started) => Some(EventType::MaintenanceStarted),
+            (EntityKind::Maintenance, Phase::Completed) => Some(EventType::MaintenanceCompleted),
+            _ => None,
+        }
+    }
+
+    fn opening_event(self, kind: EntityKind) -> EventType {
+        match (kind, self) {
+            (EntityKind::Incident, _) => EventType::IncidentCreated,
+            (EntityKind::Maintenance, Phase::Started) => EventType::MaintenanceStarted,
+            (EntityKind::Maintenance, _) => EventType::MaintenanceScheduled,
+        }
+    }
+}
+
+fn updated_event(kind: EntityKind) -> EventType {
+    match kind {
+        EntityKind::Incident => EventType::IncidentUpdated,
+        EntityKind::Maintenance => EventType::MaintenanceUpdated,
+    }
+}
+
+/// The outcome of one diff: events in delivery order and the state to store with them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changes {
+    pub events: Vec<Event>,
+    pub state: ProviderState,
+}
+
+pub fn detect_changes(
+    provider: &Provider,
+    previous: &ProviderState,
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+) -> Changes {
+    let provider_ref = ProviderRef {
+        id: provider.id.clone(),
+        name: provider.name.clone(),
+        url: provider.url.clone(),
+    };
+    let is_baseline = previous.baseline_at.is_none();
+    let baseline_at = previous.baseline_at.unwrap_or(now);
+    let mut state = ProviderState {
+        baseline_at: Some(baseline_at),
+        entities: BTreeMap::new(),
+        components: BTreeMap::new(),
+    };
+    let mut entity_events: Vec<Vec<Event>> = Vec::new();
+
+    let entities = snapshot
+        .incidents
+        .iter()
+        .map(|i| (EntityKind::Incident, i))
+        .chain(
+            snapshot
+                .maintenances
+                .iter()
+                .map(|m| (EntityKind::Maintenance, m)),
+        );
+    for (kind, entity) in entities {
+        let key = format!("{}:{}", kind.as_str(), entity.id);
+        if state.entities.contains_key(&key) {
+            // A source listing the same record twice must not announce it twice.
+            continue;
+        }
+        let mut diff = EntityDiff {
+            provider: &provider_ref,
+            kind,
+            key: &key,
+            entity,
+            now,
+            events: Vec::new(),
+        };
+        let phase = match previous.entities.get(&key) {
+            Some(track) => diff.follow(track.phase, &track.seen_updates),
+            None if is_baseline => diff.baseline(),
+            None if Phase::of(kind, &entity.status).is_open() => diff.first_sight(),
+            None if entity.last_activity().is_some_and(|t| t < baseline_at) => {
+                Phase::of(kind, &entity.status)
+            }
+            None => diff.first_sight(),
+        };
+        let mut seen_updates = previous
+            .entities
+            .get(&key)
+            .map(|t| t.seen_updates.clone())
+            .unwrap_or_default();
+        seen_updates.extend(entity.updates.iter().map(|u| u.id.clone()));
+        state.entities.insert(
+            key.clone(),
+            EntityTrack {
+                phase,
+                seen_updates,
+                last_seen: now,
+            },
+        );
+        if !diff.events.is_empty() {
+            entity_events.push(diff.events);
+        }
+    }
+
+    // Records absent from this poll keep their state (absence is not resolution) until they
+    // have been gone long enough that they will not come back.
+    let forget_before = now - Duration::days(FORGET_ABSENT_AFTER_DAYS);
+    for (key, track) in &previous.entities {
+        if !state.entities.contains_key(key) && track.last_seen >= forget_before {
+            state.entities.insert(key.clone(), track.clone());
+        }
+    }
+
+    let mut events = order_chronologically(entity_events);
+
+    let mut components: Vec<_> = snapshot.components.iter().filter(|c| !c.is_group).collect();
+    components.sort_by_key(|c| c.position.unwrap_or(i64::MAX));
+    for component in components {
+        let old = previous.components.get(&component.id);
+        let changed = match old {
+            Some(old) => old != &component.status,
+            None => !component.status.is_operational(),
+        };
+        if changed && !is_baseline {
+            let occurrence = format!(
+                "{}->{}@{}",
+                old.map_or("", ComponentStatus::as_str),
+                component.status,
+                component.updated_at.unwrap_or(now).timestamp_millis()
+            );
+            events.push(Event {
+                kind: EventType::ComponentStatusChanged,
+                id: event_id(
+                    &provider.id,
+                    &format!("component:{}", component.id),
+                    &occurrence,
+                    EventType::ComponentStatusChanged,
+                ),
+                timestamp: component.updated_at.unwrap_or(now),
+                data: EventData {
+                    provider: provider_ref.clone(),
+                    incident: None,
+                    update: None,
+                    component: Some(ComponentChange {
+                        id: component.id.clone(),
+                        name: component.name.clone(),
+                        old_status: old.cloned(),
+                        new_status: component.status.clone(),
+                    }),
+                },
+            });
+        }
+        state
+            .components
+            .insert(component.id.clone(), component.status.clone());
+    }
+
+    Changes { events, state }
+}
+
+/// Interleaves the entities' events by time while keeping each entity's own events in order
+/// (a resolution can never overtake the announcement it follows).
+fn order_chronologically(per_entity: Vec<Vec<Event>>) -> Vec<Event> {
+    let mut keyed: Vec<(DateTime<Utc>, usize, usize, Event)> = Vec::new();
+    for (entity_index, events) in per_entity.into_iter().enumerate() {
+        let mut clock = DateTime::<Utc>::MIN_UTC;
+        for (position, event) in events.into_iter().enumerate() {
+            clock = clock.max(event.timestamp);
+            keyed.push((clock, entity_index, position, event));
+        }
+    }
+    keyed.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    keyed.into_iter().map(|(_, _, _, event)| event).collect()
+}
+
+struct EntityDiff<'a> {
+    provider: &'a ProviderRef,
+    kind: EntityKind,
+    key: &'a str,
+    entity: &'a Incident,
+    now: DateTime<Utc>,
+    events: Vec<Event>,
+}
+
+impl EntityDiff<'_> {
+    /// First poll of the provider: announce what is open now, once, with its latest update.
+    fn baseline(&mut self) -> Phase {
+        let phase = Phase::of(self.kind, &self.entity.status);
+        if phase.is_open() {
+            let latest = self.entity.updates.last();
+            self.emit(phase.opening_event(self.kind), latest, "baseline");
+        }
+        phase
+    }
+
+    /// An entity never seen before, after the baseline: replay its whole history.
+    fn first_sight(&mut self) -> Phase {
+        self.replay(None, &BTreeSet::new())
+    }
+
+    /// A known entity: one event per update not seen before.
+    fn follow(&mut self, phase: Phase, seen: &BTreeSet<String>) -> Phase {
+        self.replay(Some(phase), seen)
+    }
+
+    fn replay(&mut self, mut phase: Option<Phase>, seen: &BTreeSet<String>) -> Phase {
+        let entity = self.entity;
+        for update in entity.updates.iter().filter(|u| !seen.contains(&u.id)) {
+            let update_phase = Phase::of(self.kind, &update.status);
+            match phase {
+                None => {
+                    let opening_phase = if update_phase == Phase::Started {
+                        Phase::Started
+                    } else {
+                        Phase::Open
+                    };
+                    self.emit(opening_phase.opening_event(self.kind), Some(update), "");
+                    // A first update that already closes the record (a backfilled incident)
+                    // still gets its closing event.
+                    if update_phase != opening_phase
+                        && let Some(kind) = update_phase.entry_event(self.kind)
+                    {
+                        self.emit(kind, Some(update), "");
+                    }
+                }
+                Some(current) => {
+                    let kind = match update_phase.entry_event(self.kind) {
+                        Some(kind) if update_phase != current => kind,
+                        _ => updated_event(self.kind),
+                    };
+                    self.emit(kind, Some(update), "");
+                }
+            }
+            phase = Some(update_phase);
+        }
+
+        let entity_phase = Phase::of(self.kind, &entity.status);
+        let current = match phase {
+            Some(current) => current,
+            None => {
+                // A record with no updates at all (some compatible APIs): announce it by its
+                // own status.
+                let opening_phase = if entity_phase == Phase::Started {
+                    Phase::Started
+                } else {
+                    Phase::Open
+                };
+                self.emit(opening_phase.opening_event(self.kind), None, "opened");
+                opening_phase
+            }
+        };
+        // The record's own status can move without an update (Statuspage's postmortem, an
+        // auto-resolve): that status is evidence too.
+        if entity_phase != current
+            && let Some(kind) = entity_phase.entry_event(self.kind)
+        {
+            let occurrence = format!("status:{}", entity.status);
+            self.emit(kind, None, &occurrence);
+            return entity_phase;
+        }
+        current
+    }
+
+    fn emit(
+        &mut self,
+        kind: EventType,
+        update: Option<&crate::model::IncidentUpdate>,
+        occurrence: &str,
+    ) {
+        let entity = self.entity;
+        let occurrence = match update {
+            Some(update) if occurrence.is_empty() => update.id.clone(),
+            Some(update) => format!("{occurrence}:{}", update.id),
+            None => occurrence.to_owned(),
+        };
+        let timestamp = update
+            .and_then(|u| u.created_at)
+            .or(entity.updated_at)
+            .unwrap_or(self.now);
+        self.events.push(Event {
+            kind,
+            id: event_id(&self.provider.id, self.key, &occurrence, kind),
+            timestamp,
+            data: EventData {
+                provider: self.provider.clone(),
+                incident: Some(IncidentRef {
+                    id: entity.id.clone(),
+                    name: entity.name.clone(),
+                    status: entity.status.clone(),
+                    impact: entity.impact.clone(),
+                    url: entity.url.clone(),
+                    components: entity.components.clone(),
+                    created_at: entity.created_at,
+                    resolved_at: entity.resolved_at,
+                    scheduled_for: entity.scheduled_for,
+                    scheduled_until: entity.scheduled_until,
+                }),
+                update: update.map(|u| UpdateRef {
+                    id: u.id.clone(),
+                    status: u.status.clone(),
+                    body: u.body.clone(),
+                    created_at: u.created_at,
+                }),
+                component: None,
+            },
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

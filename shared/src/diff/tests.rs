@@ -1,0 +1,392 @@
+use chrono::TimeZone;
+
+use super::*;
+use crate::model::{Component, Impact, IncidentUpdate};
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 10, minute, 0).unwrap()
+}
+
+fn provider() -> Provider {
+    Provider {
+        id: "acme".into(),
+        name: "Acme".into(),
+        url: "https://status.acme.test".into(),
+    }
+}
+
+fn update(id: &str, status: &str, minute: u32) -> IncidentUpdate {
+    IncidentUpdate {
+        id: id.into(),
+        status: status.into(),
+        body: format!("body of {id}"),
+        created_at: Some(at(minute)),
+    }
+}
+
+fn incident(id: &str, updates: Vec<IncidentUpdate>) -> Incident {
+    let status = updates.last().map(|u| u.status.clone()).unwrap();
+    Incident {
+        id: id.into(),
+        name: format!("Incident {id}"),
+        status,
+        impact: Impact::Minor,
+        url: None,
+        components: vec![],
+        created_at: updates.first().and_then(|u| u.created_at),
+        updated_at: updates.last().and_then(|u| u.created_at),
+        resolved_at: None,
+        scheduled_for: None,
+        scheduled_until: None,
+        updates,
+    }
+}
+
+fn component(id: &str, status: &str) -> Component {
+    Component {
+        id: id.into(),
+        name: format!("Component {id}"),
+        status: status.into(),
+        is_group: false,
+        group_id: None,
+        position: None,
+        updated_at: None,
+    }
+}
+
+fn snapshot(incidents: Vec<Incident>) -> Snapshot {
+    Snapshot {
+        incidents,
+        ..Snapshot::default()
+    }
+}
+
+fn kinds(changes: &Changes) -> Vec<(String, &'static str)> {
+    changes
+        .events
+        .iter()
+        .map(|e| {
+            let what = e
+                .data
+                .update
+                .as_ref()
+                .map(|u| u.id.clone())
+                .or_else(|| e.data.component.as_ref().map(|c| c.id.clone()))
+                .unwrap_or_default();
+            (what, e.kind.as_str())
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+    list.iter().map(|(a, b)| (a.to_string(), *b)).collect()
+}
+
+fn baseline_of(snap: &Snapshot) -> ProviderState {
+    detect_changes(&provider(), &ProviderState::default(), snap, at(30)).state
+}
+
+#[test]
+fn baseline_announces_open_incidents_once_and_keeps_history_silent() {
+    let snap = Snapshot {
+        components: vec![component("c1", "major_outage")],
+        ..snapshot(vec![
+            incident(
+                "old",
+                vec![
+                    update("o1", "investigating", 1),
+                    update("o2", "resolved", 2),
+                ],
+            ),
+            incident(
+                "open",
+                vec![
+                    update("a1", "investigating", 3),
+                    update("a2", "identified", 4),
+                ],
+            ),
+        ])
+    };
+    let changes = detect_changes(&provider(), &ProviderState::default(), &snap, at(30));
+    assert_eq!(kinds(&changes), pairs(&[("a2", "incident.created")]));
+
+    let again = detect_changes(&provider(), &changes.state, &snap, at(31));
+    assert!(
+        again.events.is_empty(),
+        "an unchanged page must emit nothing"
+    );
+}
+
+#[test]
+fn lifecycle_emits_one_event_per_new_update_in_order() {
+    let state = baseline_of(&snapshot(vec![]));
+    let step1 = snapshot(vec![incident("i", vec![update("u1", "investigating", 31)])]);
+    let c1 = detect_changes(&provider(), &state, &step1, at(32));
+    assert_eq!(kinds(&c1), pairs(&[("u1", "incident.created")]));
+
+    let step2 = snapshot(vec![incident(
+        "i",
+        vec![
+            update("u1", "investigating", 31),
+            update("u2", "identified", 33),
+            update("u3", "monitoring", 34),
+        ],
+    )]);
+    let c2 = detect_changes(&provider(), &c1.state, &step2, at(35));
+    assert_eq!(
+        kinds(&c2),
+        pairs(&[("u2", "incident.updated"), ("u3", "incident.updated")])
+    );
+
+    let mut step3 = step2.clone();
+    step3.incidents[0]
+        .updates
+        .push(update("u4", "resolved", 40));
+    step3.incidents[0].status = IncidentStatus::Resolved;
+    let c3 = detect_changes(&provider(), &c2.state, &step3, at(41));
+    assert_eq!(kinds(&c3), pairs(&[("u4", "incident.resolved")]));
+
+    let mut step4 = step3.clone();
+    step4.incidents[0]
+        .updates
+        .push(update("u5", "postmortem", 50));
+    step4.incidents[0].status = IncidentStatus::Postmortem;
+    let c4 = detect_changes(&provider(), &c3.state, &step4, at(51));
+    assert_eq!(kinds(&c4), pairs(&[("u5", "incident.postmortem")]));
+    assert!(
+        detect_changes(&provider(), &c4.state, &step4, at(52))
+            .events
+            .is_empty()
+    );
+}
+
+#[test]
+fn updates_listed_newest_first_are_still_replayed_oldest_first() {
+    // The source module sorts; the diff relies on that order, so check the contract here too.
+    let state = baseline_of(&snapshot(vec![]));
+    let snap = snapshot(vec![incident(
+        "i",
+        vec![
+            update("u1", "investigating", 31),
+            update("u2", "resolved", 32),
+        ],
+    )]);
+    let changes = detect_changes(&provider(), &state, &snap, at(33));
+    assert_eq!(
+        kinds(&changes),
+        pairs(&[("u1", "incident.created"), ("u2", "incident.resolved")])
+    );
+}
+
+#[test]
+fn incident_first_seen_resolved_after_baseline_gets_created_then_resolved() {
+    let state = baseline_of(&snapshot(vec![]));
+    let snap = snapshot(vec![incident("fast", vec![update("f1", "resolved", 40)])]);
+    let changes = detect_changes(&provider(), &state, &snap, at(41));
+    assert_eq!(
+        kinds(&changes),
+        pairs(&[("f1", "incident.created"), ("f1", "incident.resolved")])
+    );
+    assert_ne!(changes.events[0].id, changes.events[1].id);
+}
+
+#[test]
+fn history_sliding_into_the_capped_list_stays_silent() {
+    let state = baseline_of(&snapshot(vec![]));
+    // Resolved long before the baseline at minute 30: it only appears because a newer incident
+    // was deleted and the 50-item window moved.
+    let snap = snapshot(vec![incident(
+        "ancient",
+        vec![
+            update("x1", "investigating", 1),
+            update("x2", "resolved", 2),
+        ],
+    )]);
+    let changes = detect_changes(&provider(), &state, &snap, at(45));
+    assert!(changes.events.is_empty());
+    assert!(changes.state.entities.contains_key("incident:ancient"));
+}
+
+#[test]
+fn absent_incident_stays_open_and_resolves_only_on_evidence() {
+    let state = baseline_of(&snapshot(vec![]));
+    let open = snapshot(vec![incident("i", vec![update("u1", "investigating", 31)])]);
+    let c1 = detect_changes(&provider(), &state, &open, at(32));
+    let gone = detect_changes(&provider(), &c1.state, &snapshot(vec![]), at(33));
+    assert!(gone.events.is_empty(), "absence is not a resolution");
+    assert_eq!(gone.state.entities["incident:i"].phase, Phase::Open);
+
+    let back = snapshot(vec![incident(
+        "i",
+        vec![
+            update("u1", "investigating", 31),
+            update("u2", "resolved", 34),
+        ],
+    )]);
+    let c3 = detect_changes(&provider(), &gone.state, &back, at(35));
+    assert_eq!(kinds(&c3), pairs(&[("u2", "incident.resolved")]));
+}
+
+#[test]
+fn status_change_without_update_is_evidence() {
+    let state = baseline_of(&snapshot(vec![]));
+    let mut snap = snapshot(vec![incident("i", vec![update("u1", "resolved", 31)])]);
+    let c1 = detect_changes(&provider(), &state, &snap, at(32));
+    snap.incidents[0].status = IncidentStatus::Postmortem;
+    let c2 = detect_changes(&provider(), &c1.state, &snap, at(33));
+    assert_eq!(c2.events.len(), 1);
+    assert_eq!(c2.events[0].kind, EventType::IncidentPostmortem);
+    assert!(c2.events[0].data.update.is_none());
+    assert!(
+        detect_changes(&provider(), &c2.state, &snap, at(34))
+            .events
+            .is_empty()
+    );
+}
+
+#[test]
+fn reopened_incident_resolves_again() {
+    let state = baseline_of(&snapshot(vec![]));
+    let mut inc = incident(
+        "i",
+        vec![
+            update("u1", "investigating", 31),
+            update("u2", "resolved", 32),
+        ],
+    );
+    let c1 = detect_changes(&provider(), &state, &snapshot(vec![inc.clone()]), at(33));
+    inc.updates.push(update("u3", "investigating", 34));
+    inc.updates.push(update("u4", "resolved", 35));
+    inc.updates.push(update("u5", "resolved", 36));
+    inc.status = IncidentStatus::Resolved;
+    let c2 = detect_changes(&provider(), &c1.state, &snapshot(vec![inc]), at(37));
+    assert_eq!(
+        kinds(&c2),
+        pairs(&[
+            ("u3", "incident.updated"),
+            ("u4", "incident.resolved"),
+            ("u5", "incident.updated"),
+        ])
+    );
+}
+
+#[test]
+fn maintenance_lifecycle() {
+    let state = baseline_of(&snapshot(vec![]));
+    let mut maint = incident("m", vec![update("m1", "scheduled", 31)]);
+    maint.impact = Impact::Maintenance;
+    let snap = |m: &Incident| Snapshot {
+        maintenances: vec![m.clone()],
+        ..Snapshot::default()
+    };
+    let c1 = detect_changes(&provider(), &state, &snap(&maint), at(32));
+    assert_eq!(kinds(&c1), pairs(&[("m1", "maintenance.scheduled")]));
+
+    maint.updates.push(update("m2", "in_progress", 40));
+    maint.updates.push(update("m3", "verifying", 41));
+    maint.status = IncidentStatus::Verifying;
+    let c2 = detect_changes(&provider(), &c1.state, &snap(&maint), at(42));
+    assert_eq!(
+        kinds(&c2),
+        pairs(&[("m2", "maintenance.started"), ("m3", "maintenance.updated")])
+    );
+
+    maint.updates.push(update("m4", "completed", 50));
+    maint.status = IncidentStatus::Completed;
+    let c3 = detect_changes(&provider(), &c2.state, &snap(&maint), at(51));
+    assert_eq!(kinds(&c3), pairs(&[("m4", "maintenance.completed")]));
+}
+
+#[test]
+fn baseline_announces_running_maintenance_as_started() {
+    let mut maint = incident(
+        "m",
+        vec![update("m1", "scheduled", 1), update("m2", "in_progress", 2)],
+    );
+    maint.status = IncidentStatus::InProgress;
+    let snap = Snapshot {
+        maintenances: vec![maint],
+        ..Snapshot::default()
+    };
+    let changes = detect_changes(&provider(), &ProviderState::default(), &snap, at(30));
+    assert_eq!(kinds(&changes), pairs(&[("m2", "maintenance.started")]));
+}
+
+#[test]
+fn component_changes_after_baseline_only() {
+    let snap = |status: &str| Snapshot {
+        components: vec![component("c1", status), {
+            let mut group = component("g1", "major_outage");
+            group.is_group = true;
+            group
+        }],
+        ..Snapshot::default()
+    };
+    let c0 = detect_changes(
+        &provider(),
+        &ProviderState::default(),
+        &snap("partial_outage"),
+        at(30),
+    );
+    assert!(c0.events.is_empty(), "baseline emits no component events");
+    let c1 = detect_changes(&provider(), &c0.state, &snap("operational"), at(31));
+    assert_eq!(c1.events.len(), 1);
+    let change = c1.events[0].data.component.as_ref().unwrap();
+    assert_eq!(change.old_status, Some(ComponentStatus::PartialOutage));
+    assert_eq!(change.new_status, ComponentStatus::Operational);
+    assert!(
+        detect_changes(&provider(), &c1.state, &snap("operational"), at(32))
+            .events
+            .is_empty()
+    );
+
+    // The same transition on another day is a different event.
+    let c2 = detect_changes(&provider(), &c1.state, &snap("partial_outage"), at(33));
+    let c3 = detect_changes(&provider(), &c2.state, &snap("operational"), at(34));
+    assert_eq!(c3.events.len(), 1);
+    assert_ne!(c3.events[0].id, c1.events[0].id);
+}
+
+#[test]
+fn events_interleave_across_incidents_by_time() {
+    let state = baseline_of(&snapshot(vec![]));
+    let snap = snapshot(vec![
+        incident(
+            "a",
+            vec![
+                update("a1", "investigating", 31),
+                update("a2", "resolved", 40),
+            ],
+        ),
+        incident("b", vec![update("b1", "investigating", 35)]),
+    ]);
+    let changes = detect_changes(&provider(), &state, &snap, at(41));
+    assert_eq!(
+        kinds(&changes),
+        pairs(&[
+            ("a1", "incident.created"),
+            ("b1", "incident.created"),
+            ("a2", "incident.resolved"),
+        ])
+    );
+}
+
+#[test]
+fn event_ids_survive_a_rerun_of_the_same_diff() {
+    let state = baseline_of(&snapshot(vec![]));
+    let snap = snapshot(vec![incident("i", vec![update("u1", "investigating", 31)])]);
+    let first = detect_changes(&provider(), &state, &snap, at(32));
+    let rerun = detect_changes(&provider(), &state, &snap, at(33));
+    assert_eq!(first.events, rerun.events);
+}
+
+#[test]
+fn records_gone_for_months_are_forgotten() {
+    let state = baseline_of(&snapshot(vec![incident(
+        "i",
+        vec![update("u1", "resolved", 1)],
+    )]));
+    let later = at(30) + Duration::days(FORGET_ABSENT_AFTER_DAYS + 1);
+    let changes = detect_changes(&provider(), &state, &snapshot(vec![]), later);
+    assert!(changes.state.entities.is_empty());
+}

@@ -1,0 +1,269 @@
+//! The event contract: what routes receive, and how an event id is derived.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::model::{AffectedComponent, ComponentStatus, EntityKind, Impact, IncidentStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "incident.created")]
+    IncidentCreated,
+    #[serde(rename = "incident.updated")]
+    IncidentUpdated,
+    #[serde(rename = "incident.resolved")]
+    IncidentResolved,
+    #[serde(rename = "incident.postmortem")]
+    IncidentPostmortem,
+    #[serde(rename = "maintenance.scheduled")]
+    MaintenanceScheduled,
+    #[serde(rename = "maintenance.started")]
+    MaintenanceStarted,
+    #[serde(rename = "maintenance.updated")]
+    MaintenanceUpdated,
+    #[serde(rename = "maintenance.completed")]
+    MaintenanceCompleted,
+    #[serde(rename = "component.status_changed")]
+    ComponentStatusChanged,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 9] = [
+        EventType::IncidentCreated,
+        EventType::IncidentUpdated,
+        EventType::IncidentResolved,
+        EventType::IncidentPostmortem,
+        EventType::MaintenanceScheduled,
+        EventType::MaintenanceStarted,
+        EventType::MaintenanceUpdated,
+        EventType::MaintenanceCompleted,
+        EventType::ComponentStatusChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::IncidentCreated => "incident.created",
+            EventType::IncidentUpdated => "incident.updated",
+            EventType::IncidentResolved => "incident.resolved",
+            EventType::IncidentPostmortem => "incident.postmortem",
+            EventType::MaintenanceScheduled => "maintenance.scheduled",
+            EventType::MaintenanceStarted => "maintenance.started",
+            EventType::MaintenanceUpdated => "maintenance.updated",
+            EventType::MaintenanceCompleted => "maintenance.completed",
+            EventType::ComponentStatusChanged => "component.status_changed",
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One change, as delivered to every route (the webhook body is this, serialized).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub id: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub timestamp: DateTime<Utc>,
+    pub data: EventData,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventData {
+    pub provider: ProviderRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<ComponentChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderRef {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+}
+
+/// An incident, or a maintenance (which also carries its window).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentRef {
+    pub id: String,
+    pub name: String,
+    pub status: IncidentStatus,
+    pub impact: Impact,
+    pub url: Option<String>,
+    pub components: Vec<AffectedComponent>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub resolved_at: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339_opt"
+    )]
+    pub scheduled_for: Option<DateTime<Utc>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339_opt"
+    )]
+    pub scheduled_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRef {
+    pub id: String,
+    pub status: IncidentStatus,
+    pub body: String,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentChange {
+    pub id: String,
+    pub name: String,
+    pub old_status: Option<ComponentStatus>,
+    pub new_status: ComponentStatus,
+}
+
+impl Event {
+    /// The entity (incident or maintenance) this event is about, with its kind.
+    pub fn entity_kind(&self) -> Option<EntityKind> {
+        match self.kind {
+            EventType::ComponentStatusChanged => None,
+            EventType::MaintenanceScheduled
+            | EventType::MaintenanceStarted
+            | EventType::MaintenanceUpdated
+            | EventType::MaintenanceCompleted => Some(EntityKind::Maintenance),
+            _ => Some(EntityKind::Incident),
+        }
+    }
+
+    /// One readable line, used by the console route and in logs.
+    pub fn summary_line(&self) -> String {
+        let provider = &self.data.provider.name;
+        let when = self.timestamp.to_rfc3339_opts(SecondsFormat::Secs, true);
+        if let Some(component) = &self.data.component {
+            let old = component
+                .old_status
+                .as_ref()
+                .map_or("(new)", ComponentStatus::as_str);
+            return format!(
+                "{when} {provider} {}: {} {old} -> {}",
+                self.kind, component.name, component.new_status
+            );
+        }
+        let Some(incident) = &self.data.incident else {
+            return format!("{when} {provider} {}", self.kind);
+        };
+        let mut line = format!(
+            "{when} {provider} {}: {} [{}, impact {}]",
+            self.kind, incident.name, incident.status, incident.impact
+        );
+        if let Some(update) = &self.data.update {
+            let body = one_line(&update.body, 160);
+            if !body.is_empty() {
+                line.push_str(" - ");
+                line.push_str(&body);
+            }
+        }
+        if let Some(url) = &incident.url {
+            line.push(' ');
+            line.push_str(url);
+        }
+        line
+    }
+}
+
+/// Derives the stable event id from what the event is about, so a retry or a re-run of the
+/// same change yields the same id and a different change never does.
+pub fn event_id(provider_id: &str, entity: &str, occurrence: &str, kind: EventType) -> String {
+    let mut hasher = Sha256::new();
+    for part in [provider_id, entity, occurrence, kind.as_str()] {
+        hasher.update(part.as_bytes());
+        // A separator that cannot occur in the parts keeps ("a","bc") apart from ("ab","c").
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("evt_{hex}")
+}
+
+/// Collapses whitespace and HTML line breaks, and cuts on a character boundary.
+pub fn one_line(text: &str, max_chars: usize) -> String {
+    let replaced = text.replace("<br />", " ").replace("<br>", " ");
+    let mut out = String::new();
+    for word in replaced.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.chars().count() > max_chars {
+        let cut: String = out.chars().take(max_chars.saturating_sub(1)).collect();
+        return format!("{cut}…");
+    }
+    out
+}
+
+fn rfc3339<S: Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&value.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+fn rfc3339_opt<S: Serializer>(
+    value: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => rfc3339(value, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_stable_and_distinct() {
+        let a = event_id("github", "incident:abc", "upd1", EventType::IncidentCreated);
+        assert_eq!(
+            a,
+            event_id("github", "incident:abc", "upd1", EventType::IncidentCreated)
+        );
+        assert_ne!(
+            a,
+            event_id(
+                "github",
+                "incident:abc",
+                "upd1",
+                EventType::IncidentResolved
+            )
+        );
+        assert_ne!(
+            event_id("git", "hubincident:abc", "upd1", EventType::IncidentCreated),
+            a
+        );
+        assert!(a.starts_with("evt_") && a.len() == 36 && !a.contains('.'));
+    }
+
+    #[test]
+    fn one_line_cuts_on_char_boundaries() {
+        let text = "Ünïcödé<br />line\r\ntwo 🚀🚀🚀";
+        assert_eq!(one_line(text, 100), "Ünïcödé line two 🚀🚀🚀");
+        let cut = one_line(text, 15);
+        assert_eq!(cut, "Ünïcödé line t…");
+        assert!(cut.ends_with('…'));
+    }
+}

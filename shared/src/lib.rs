@@ -1,0 +1,19 @@
+//! statusrelay core: everything the CLI and the Lambdas share.
+//!
+//! The pipeline: [`sources`] fetch a status page into a [`model::Snapshot`]; [`diff`] compares
+//! it with the stored [`diff::ProviderState`] and yields [`event::Event`]s; [`store`] commits
+//! state and events together; [`routing`] picks routes; [`delivery`] drains the outbox through
+//! [`channels`]. [`watcher`] runs one cycle of all of that.
+
+pub mod channels;
+pub mod config;
+pub mod delivery;
+pub mod diff;
+pub mod event;
+pub mod model;
+pub mod net;
+pub mod routing;
+pub mod signing;
+pub mod sources;
+pub mod store;
+pub mod watcher;

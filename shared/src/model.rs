@@ -1,0 +1,271 @@
+//! The normalized model every status-page platform maps into.
+//!
+//! Enums keep values they do not know as `Unknown(raw)`: vendors add values without notice
+//! (Statuspage's `indicator: "maintenance"`, incident.io's `full_outage`), and an unknown value
+//! must never read as "operational".
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Defines a string enum whose unknown values are kept verbatim instead of failing the parse.
+macro_rules! open_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $($variant,)+
+            /// A value this version of statusrelay does not know, kept as the source wrote it.
+            Unknown(String),
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Unknown(raw) => raw,
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(raw: String) -> Self {
+                match raw.as_str() {
+                    $($text => Self::$variant,)+
+                    _ => Self::Unknown(raw),
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(raw: &str) -> Self {
+                Self::from(raw.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.as_str().to_owned()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+open_enum!(
+    /// How bad an incident is, as the provider rates it.
+    Impact {
+        None => "none",
+        Minor => "minor",
+        Major => "major",
+        Critical => "critical",
+        Maintenance => "maintenance",
+    }
+);
+
+open_enum!(
+    /// Status of an incident or a scheduled maintenance (Statuspage shares one vocabulary).
+    IncidentStatus {
+        Investigating => "investigating",
+        Identified => "identified",
+        Monitoring => "monitoring",
+        Resolved => "resolved",
+        Postmortem => "postmortem",
+        Scheduled => "scheduled",
+        InProgress => "in_progress",
+        Verifying => "verifying",
+        Completed => "completed",
+    }
+);
+
+open_enum!(
+    /// Status of one component (a service or surface on the page).
+    ComponentStatus {
+        Operational => "operational",
+        DegradedPerformance => "degraded_performance",
+        PartialOutage => "partial_outage",
+        MajorOutage => "major_outage",
+        UnderMaintenance => "under_maintenance",
+    }
+);
+
+open_enum!(
+    /// The page-wide indicator.
+    Indicator {
+        None => "none",
+        Minor => "minor",
+        Major => "major",
+        Critical => "critical",
+        Maintenance => "maintenance",
+    }
+);
+
+impl Impact {
+    /// Orders impacts for minimum-impact filters; unknown values rank as major so that a
+    /// vendor's new severity is never filtered out as harmless.
+    pub fn rank(&self) -> u8 {
+        match self {
+            Impact::None => 0,
+            Impact::Maintenance => 1,
+            Impact::Minor => 2,
+            Impact::Major | Impact::Unknown(_) => 3,
+            Impact::Critical => 4,
+        }
+    }
+}
+
+impl IncidentStatus {
+    /// True once an incident or maintenance is over; unknown values count as still open.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Self::Resolved | Self::Postmortem | Self::Completed)
+    }
+
+    /// Maintenance in progress (Statuspage's `verifying` is the tail of the work window).
+    pub fn is_in_progress(&self) -> bool {
+        matches!(self, Self::InProgress | Self::Verifying)
+    }
+}
+
+impl ComponentStatus {
+    pub fn is_operational(&self) -> bool {
+        matches!(self, Self::Operational)
+    }
+}
+
+/// The kind of entity an incident-like record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Incident,
+    Maintenance,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Incident => "incident",
+            EntityKind::Maintenance => "maintenance",
+        }
+    }
+}
+
+/// A provider (vendor) as configured by the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provider {
+    pub id: String,
+    pub name: String,
+    /// The status page's base URL, without a trailing slash.
+    pub url: String,
+}
+
+/// Everything one successful poll of a status page saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub page: PageInfo,
+    pub components: Vec<Component>,
+    pub incidents: Vec<Incident>,
+    pub maintenances: Vec<Incident>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageInfo {
+    pub name: String,
+    pub url: String,
+    pub time_zone: Option<String>,
+    pub indicator: Option<Indicator>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    pub id: String,
+    pub name: String,
+    pub status: ComponentStatus,
+    /// Group headers are components too on Statuspage; they carry no status of their own.
+    #[serde(default)]
+    pub is_group: bool,
+    pub group_id: Option<String>,
+    pub position: Option<i64>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// An incident or a scheduled maintenance, with its updates in chronological order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: String,
+    pub name: String,
+    pub status: IncidentStatus,
+    pub impact: Impact,
+    pub url: Option<String>,
+    pub components: Vec<AffectedComponent>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub scheduled_until: Option<DateTime<Utc>>,
+    /// Chronological, oldest first, whatever order the source used.
+    pub updates: Vec<IncidentUpdate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffectedComponent {
+    pub id: String,
+    pub name: String,
+    pub status: ComponentStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentUpdate {
+    pub id: String,
+    pub status: IncidentStatus,
+    pub body: String,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl Incident {
+    /// The time of the latest activity the source shows for this record.
+    pub fn last_activity(&self) -> Option<DateTime<Utc>> {
+        let latest_update = self.updates.iter().filter_map(|u| u.created_at).max();
+        [
+            latest_update,
+            self.updated_at,
+            self.resolved_at,
+            self.created_at,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_values_round_trip_and_are_not_operational() {
+        let status: ComponentStatus = serde_json::from_str("\"full_outage\"").unwrap();
+        assert_eq!(status, ComponentStatus::Unknown("full_outage".into()));
+        assert!(!status.is_operational());
+        assert_eq!(serde_json::to_string(&status).unwrap(), "\"full_outage\"");
+
+        let indicator: Indicator = serde_json::from_str("\"maintenance\"").unwrap();
+        assert_eq!(indicator, Indicator::Maintenance);
+        let odd: IncidentStatus = "canceled".into();
+        assert!(
+            !odd.is_finished(),
+            "an unknown status must keep the incident open"
+        );
+    }
+
+    #[test]
+    fn unknown_impact_ranks_as_major() {
+        assert_eq!(Impact::from("severe").rank(), Impact::Major.rank());
+        assert!(Impact::Critical.rank() > Impact::Minor.rank());
+    }
+}

@@ -1,0 +1,178 @@
+//! Outbound HTTP: one client shape for sources and routes, guarded against private targets.
+//!
+//! Status page URLs and webhook URLs come from configuration (and, later, catalogs), so a
+//! request must never reach the instance metadata service or the user's LAN by accident. The
+//! guard runs twice: on the URL (IP literals) and in the DNS resolver (names that resolve to
+//! private addresses, including rebinding), unless `allow_private_targets` is set.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use url::{Host, Url};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{target} is a private, loopback or link-local address; set settings.allow_private_targets = true to allow it"
+)]
+pub struct PrivateTargetError {
+    pub target: String,
+}
+
+/// True for addresses a public status page or webhook never has.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                // 100.64.0.0/10, carrier-grade NAT
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_private(IpAddr::V4(v4)),
+            None => {
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local()
+            }
+        },
+    }
+}
+
+/// Refuses URLs whose host is a private IP literal (names are checked when resolved).
+pub fn check_url_host(url: &Url) -> Result<(), PrivateTargetError> {
+    let ip = match url.host() {
+        Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(Host::Ipv6(v6)) => IpAddr::V6(v6),
+        Some(Host::Domain(name)) => {
+            if name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost") {
+                return Err(PrivateTargetError {
+                    target: name.to_owned(),
+                });
+            }
+            return Ok(());
+        }
+        None => return Ok(()),
+    };
+    if is_private(ip) {
+        return Err(PrivateTargetError {
+            target: ip.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Resolves with the system resolver and drops private addresses.
+struct PublicOnlyResolver;
+
+impl Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| !is_private(a.ip()))
+                .collect();
+            if public.is_empty() && !addrs.is_empty() {
+                return Err(Box::new(PrivateTargetError { target: host })
+                    as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(public.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Timeouts shared by every outbound request.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub connect_timeout: Duration,
+    pub total_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            connect_timeout: Duration::from_secs(5),
+            total_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+pub fn user_agent() -> String {
+    format!(
+        "statusrelay/{} (+https://github.com/statusrelay/statusrelay)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// A client builder with the guard, timeouts and user agent set; callers add their redirect
+/// policy.
+pub fn client_builder(allow_private: bool, limits: HttpLimits) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .user_agent(user_agent())
+        .connect_timeout(limits.connect_timeout)
+        .timeout(limits.total_timeout)
+        .pool_idle_timeout(Duration::from_secs(90));
+    if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnlyResolver))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_ranges_are_recognised() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip} should be private");
+        }
+        for ip in ["1.1.1.1", "140.82.112.3", "2606:4700::1111"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip} should be public");
+        }
+    }
+
+    #[test]
+    fn url_hosts_are_checked() {
+        assert!(check_url_host(&Url::parse("http://169.254.169.254/").unwrap()).is_err());
+        assert!(check_url_host(&Url::parse("http://localhost:8080/").unwrap()).is_err());
+        assert!(check_url_host(&Url::parse("http://[::1]:8080/").unwrap()).is_err());
+        assert!(check_url_host(&Url::parse("https://www.githubstatus.com").unwrap()).is_ok());
+    }
+
+    #[tokio::test]
+    async fn resolver_refuses_names_that_resolve_privately() {
+        let client = client_builder(false, HttpLimits::default())
+            .build()
+            .unwrap();
+        let err = client.get("http://localhost:9/").send().await.unwrap_err();
+        let chain = crate::sources::error_chain(&err);
+        assert!(chain.contains("allow_private_targets"), "{chain}");
+    }
+}

@@ -1,0 +1,252 @@
+//! Status page sources: fetching with validators and limits, and one module per platform that
+//! maps the platform's documents into the normalized [`Snapshot`](crate::model::Snapshot).
+
+pub mod statuspage;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::model::Snapshot;
+use crate::net::{self, HttpLimits};
+
+/// Caching validators of one fetched document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validator {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// Validators per document path of a provider (`/api/v2/incidents.json` → validator).
+pub type Validators = BTreeMap<String, Validator>;
+
+/// What a provider's previous good poll left behind, for conditional requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Previous<'a> {
+    pub snapshot: &'a Snapshot,
+    pub validators: &'a Validators,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PollOutcome {
+    /// Every document answered 304: nothing was parsed.
+    Unchanged,
+    Fetched {
+        snapshot: Snapshot,
+        validators: Validators,
+    },
+}
+
+/// Why a poll failed. A failed poll never changes state.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("{document}: HTTP {status}")]
+    Status { document: String, status: u16 },
+    #[error("{document}: redirect to {location} not followed (another host)")]
+    Redirect { document: String, location: String },
+    #[error("{document}: timed out")]
+    Timeout { document: String },
+    #[error("{document}: request failed: {reason}")]
+    Network { document: String, reason: String },
+    #[error("{document}: body exceeds the {limit}-byte cap")]
+    TooLarge { document: String, limit: usize },
+    #[error("{document}: not a status page document: {reason}")]
+    NotStatusPage { document: String, reason: String },
+    #[error("{document}: invalid JSON at line {line}, column {column}: {reason}")]
+    Malformed {
+        document: String,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+}
+
+impl PollError {
+    pub(crate) fn malformed(document: &str, err: &serde_json::Error) -> PollError {
+        let reason = err.to_string();
+        // serde_json appends " at line L column C"; keep the reason without it.
+        let reason = reason
+            .rsplit_once(" at line ")
+            .map_or(reason.as_str(), |(head, _)| head)
+            .to_owned();
+        PollError::Malformed {
+            document: document.to_owned(),
+            line: err.line(),
+            column: err.column(),
+            reason,
+        }
+    }
+}
+
+/// One fetched document.
+pub enum Fetched {
+    NotModified,
+    NotFound,
+    Body {
+        bytes: Vec<u8>,
+        validator: Validator,
+    },
+}
+
+/// Fetches status page documents: conditional, capped, time-limited, same-host redirects only.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body_bytes: usize,
+    allow_private: bool,
+}
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+impl Fetcher {
+    pub fn new(allow_private: bool, limits: HttpLimits, max_body_bytes: usize) -> Fetcher {
+        let same_host_only = reqwest::redirect::Policy::custom(|attempt| {
+            let first_host = attempt.previous().first().and_then(|u| u.host_str());
+            if attempt.previous().len() > 5 {
+                attempt.error("too many redirects")
+            } else if attempt.url().host_str() == first_host {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
+        let client = net::client_builder(allow_private, limits)
+            .redirect(same_host_only)
+            .build()
+            .expect("static HTTP client configuration is valid");
+        Fetcher {
+            client,
+            max_body_bytes,
+            allow_private,
+        }
+    }
+
+    pub async fn get(
+        &self,
+        url: &Url,
+        document: &str,
+        validator: Option<&Validator>,
+    ) -> Result<Fetched, PollError> {
+        if !self.allow_private {
+            net::check_url_host(url).map_err(|e| PollError::Network {
+                document: document.to_owned(),
+                reason: e.to_string(),
+            })?;
+        }
+        let mut request = self
+            .client
+            .get(url.clone())
+            .header("accept", "application/json");
+        if let Some(validator) = validator {
+            if let Some(etag) = &validator.etag {
+                request = request.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(modified) = &validator.last_modified {
+                request = request.header(IF_MODIFIED_SINCE, modified);
+            }
+        }
+        let network = |err: reqwest::Error| {
+            if err.is_timeout() {
+                PollError::Timeout {
+                    document: document.to_owned(),
+                }
+            } else {
+                PollError::Network {
+                    document: document.to_owned(),
+                    reason: error_chain(&err.without_url()),
+                }
+            }
+        };
+        let mut response = request.send().await.map_err(network)?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            return Err(PollError::Redirect {
+                document: document.to_owned(),
+                location,
+            });
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Ok(Fetched::NotFound);
+        }
+        if !status.is_success() {
+            return Err(PollError::Status {
+                document: document.to_owned(),
+                status: status.as_u16(),
+            });
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let validator = Validator {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+        };
+        let content_type = header(CONTENT_TYPE).unwrap_or_default();
+        if content_type.contains("text/html") {
+            return Err(PollError::NotStatusPage {
+                document: document.to_owned(),
+                reason: format!("got an HTML page (content-type {content_type})"),
+            });
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_body_bytes as u64)
+        {
+            return Err(PollError::TooLarge {
+                document: document.to_owned(),
+                limit: self.max_body_bytes,
+            });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if bytes.len() + chunk.len() > self.max_body_bytes {
+                return Err(PollError::TooLarge {
+                    document: document.to_owned(),
+                    limit: self.max_body_bytes,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body { bytes, validator })
+    }
+}
+
+/// Flattens an error and its sources into one line (reqwest hides the cause otherwise).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Default limits for status page requests.
+pub fn default_limits() -> HttpLimits {
+    HttpLimits {
+        connect_timeout: Duration::from_secs(5),
+        total_timeout: Duration::from_secs(20),
+    }
+}

@@ -1,0 +1,458 @@
+//! The embedded store (SQLite): provider state, validators, and the event outbox.
+//!
+//! Exactly-once rests on two rules. Events are inserted in the same transaction as the state
+//! change that produced them, so a crash either keeps both or neither. A delivery is marked
+//! sent only after the route answered 2xx, so a crash before that re-sends the same event
+//! (same id, same bytes) on the next run and a crash after it never does.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::diff::ProviderState;
+use crate::event::Event;
+use crate::model::Snapshot;
+use crate::sources::Validators;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state file {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "state file {path} is in use by another statusrelay process (lock {lock})",
+        lock = .lock.display()
+    )]
+    Locked { path: PathBuf, lock: PathBuf },
+    #[error("state database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("state database holds unreadable JSON for {what}: {reason}")]
+    Corrupt { what: String, reason: String },
+}
+
+/// A provider's stored state, as the last good poll left it.
+#[derive(Debug, Clone, Default)]
+pub struct StoredProvider {
+    pub state: ProviderState,
+    pub snapshot: Option<Snapshot>,
+    pub validators: Validators,
+}
+
+/// One event waiting for one route.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    pub event_seq: i64,
+    pub event_id: String,
+    pub route: String,
+    /// The exact JSON bytes to send, fixed when the event was recorded.
+    pub payload: String,
+    pub attempts: i64,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    // Held for the store's lifetime: two watchers on one state file would double-send.
+    _lock: File,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS providers (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    snapshot TEXT,
+    validators TEXT NOT NULL DEFAULT '{}',
+    last_success_at TEXT,
+    last_error TEXT,
+    last_error_at TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    provider TEXT NOT NULL,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    event_seq INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,
+    route TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    response_status INTEGER,
+    response_body TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (event_seq, route)
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (event_seq) WHERE status = 'pending';
+";
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |reason: String| StoreError::Open {
+            path: path.to_owned(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && !parent.is_dir()
+        {
+            return Err(open_err(format!(
+                "folder {} does not exist",
+                parent.display()
+            )));
+        }
+        if path.is_dir() {
+            return Err(open_err("is a folder, not a file".into()));
+        }
+        let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| open_err(format!("cannot create lock file: {e}")))?;
+        lock.try_lock().map_err(|_| StoreError::Locked {
+            path: path.to_owned(),
+            lock: lock_path.clone(),
+        })?;
+        let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        let setup = conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )
+            .and_then(|()| conn.execute_batch(SCHEMA));
+        setup.map_err(|e| open_err(format!("not a usable statusrelay database: {e}")))?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
+        // back), so a poisoned lock is still safe to use.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn provider(&self, id: &str) -> Result<StoredProvider, StoreError> {
+        let conn = self.conn();
+        let row: Option<(String, Option<String>, String)> = conn
+            .query_row(
+                "SELECT state, snapshot, validators FROM providers WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((state, snapshot, validators)) = row else {
+            return Ok(StoredProvider::default());
+        };
+        let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt {
+            what: format!("{what} of provider {id}"),
+            reason: e.to_string(),
+        };
+        Ok(StoredProvider {
+            state: serde_json::from_str(&state).map_err(|e| corrupt("state", e))?,
+            snapshot: snapshot
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| corrupt("snapshot", e))?,
+            validators: serde_json::from_str(&validators).map_err(|e| corrupt("validators", e))?,
+        })
+    }
+
+    /// Stores a good poll's outcome and its events, and queues each event for the routes
+    /// `routes_for` names, all in one transaction.
+    pub fn commit_poll(
+        &self,
+        provider_id: &str,
+        state: &ProviderState,
+        snapshot: &Snapshot,
+        validators: &Validators,
+        events: &[Event],
+        routes_for: impl Fn(&Event) -> Vec<String>,
+    ) -> Result<usize, StoreError> {
+        let state_json = serde_json::to_string(state).expect("state serializes");
+        let snapshot_json = serde_json::to_string(snapshot).expect("snapshot serializes");
+        let validators_json = serde_json::to_string(validators).expect("validators serialize");
+        let now = now_text();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO providers (id, state, snapshot, validators, last_success_at, consecutive_failures)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot,
+               validators = excluded.validators, last_success_at = excluded.last_success_at,
+               consecutive_failures = 0",
+            params![provider_id, state_json, snapshot_json, validators_json, now],
+        )?;
+        let mut queued = 0;
+        for event in events {
+            let payload = serde_json::to_string(event).expect("event serializes");
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO events (id, provider, type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![event.id, provider_id, event.kind.as_str(), payload, now],
+            )?;
+            if inserted == 0 {
+                // Already recorded by an earlier poll: its deliveries exist already.
+                continue;
+            }
+            let seq = tx.last_insert_rowid();
+            for route in routes_for(event) {
+                tx.execute(
+                    "INSERT INTO deliveries (event_seq, route, status, updated_at) VALUES (?1, ?2, 'pending', ?3)",
+                    params![seq, route, now],
+                )?;
+                queued += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(queued)
+    }
+
+    /// Records a failed poll for diagnostics. State and validators are left as they were.
+    pub fn record_poll_failure(&self, provider_id: &str, error: &str) -> Result<(), StoreError> {
+        let now = now_text();
+        self.conn().execute(
+            "INSERT INTO providers (id, state, last_error, last_error_at, consecutive_failures)
+             VALUES (?1, ?2, ?3, ?4, 1)
+             ON CONFLICT (id) DO UPDATE SET last_error = excluded.last_error,
+               last_error_at = excluded.last_error_at,
+               consecutive_failures = providers.consecutive_failures + 1",
+            params![
+                provider_id,
+                serde_json::to_string(&ProviderState::default()).expect("state serializes"),
+                error,
+                now
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Every delivery not yet sent nor dead-lettered, oldest event first.
+    pub fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT d.event_seq, e.id, d.route, e.payload, d.attempts FROM deliveries d
+             JOIN events e ON e.seq = d.event_seq WHERE d.status = 'pending' ORDER BY d.event_seq, d.route",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingDelivery {
+                event_seq: r.get(0)?,
+                event_id: r.get(1)?,
+                route: r.get(2)?,
+                payload: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn mark_sent(&self, delivery: &PendingDelivery, attempts: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE deliveries SET status = 'sent', attempts = ?3, last_error = NULL, updated_at = ?4
+             WHERE event_seq = ?1 AND route = ?2 AND status = 'pending'",
+            params![delivery.event_seq, delivery.route, attempts, now_text()],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_retry(
+        &self,
+        delivery: &PendingDelivery,
+        attempts: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE deliveries SET attempts = ?3, last_error = ?4, updated_at = ?5
+             WHERE event_seq = ?1 AND route = ?2 AND status = 'pending'",
+            params![
+                delivery.event_seq,
+                delivery.route,
+                attempts,
+                error,
+                now_text()
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_dead(
+        &self,
+        delivery: &PendingDelivery,
+        attempts: i64,
+        error: &str,
+        response_status: Option<u16>,
+        response_body: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE deliveries SET status = 'dead', attempts = ?3, last_error = ?4, response_status = ?5,
+               response_body = ?6, updated_at = ?7
+             WHERE event_seq = ?1 AND route = ?2 AND status = 'pending'",
+            params![
+                delivery.event_seq,
+                delivery.route,
+                attempts,
+                error,
+                response_status,
+                response_body,
+                now_text()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Drops events older than `keep` whose deliveries are all finished.
+    pub fn prune(&self, keep: Duration) -> Result<usize, StoreError> {
+        let cutoff: DateTime<Utc> = Utc::now() - keep;
+        let removed = self.conn().execute(
+            "DELETE FROM events WHERE created_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.status = 'pending')",
+            [cutoff.to_rfc3339_opts(SecondsFormat::Millis, true)],
+        )?;
+        Ok(removed)
+    }
+
+    /// Counts deliveries by status, for reports and tests.
+    pub fn delivery_counts(&self) -> Result<DeliveryCounts, StoreError> {
+        let conn = self.conn();
+        let mut counts = DeliveryCounts::default();
+        let mut stmt = conn.prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let status: String = row.get(0)?;
+            let n: i64 = row.get(1)?;
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "sent" => counts.sent = n,
+                "dead" => counts.dead = n,
+                _ => {}
+            }
+        }
+        Ok(counts)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub pending: i64,
+    pub sent: i64,
+    pub dead: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventData, EventType, ProviderRef, event_id};
+
+    fn event(n: u32) -> Event {
+        Event {
+            kind: EventType::IncidentCreated,
+            id: event_id(
+                "p",
+                "incident:i",
+                &n.to_string(),
+                EventType::IncidentCreated,
+            ),
+            timestamp: Utc::now(),
+            data: EventData {
+                provider: ProviderRef {
+                    id: "p".into(),
+                    name: "P".into(),
+                    url: "https://p.test".into(),
+                },
+                incident: None,
+                update: None,
+                component: None,
+            },
+        }
+    }
+
+    #[test]
+    fn outbox_round_trip_and_idempotent_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let routes = |_: &Event| vec!["a".to_owned(), "b".to_owned()];
+        let state = ProviderState::default();
+        let snap = Snapshot::default();
+        let n = store
+            .commit_poll(
+                "p",
+                &state,
+                &snap,
+                &Validators::new(),
+                &[event(1), event(2)],
+                routes,
+            )
+            .unwrap();
+        assert_eq!(n, 4);
+        // The same events again (a re-run) queue nothing new.
+        let n = store
+            .commit_poll("p", &state, &snap, &Validators::new(), &[event(1)], routes)
+            .unwrap();
+        assert_eq!(n, 0);
+        let pending = store.pending_deliveries().unwrap();
+        assert_eq!(pending.len(), 4);
+        assert_eq!(pending[0].event_id, event(1).id);
+        store.mark_sent(&pending[0], 1).unwrap();
+        store
+            .mark_dead(&pending[1], 1, "HTTP 404", Some(404), Some("gone"))
+            .unwrap();
+        store.mark_retry(&pending[2], 1, "HTTP 503").unwrap();
+        let counts = store.delivery_counts().unwrap();
+        assert_eq!(
+            counts,
+            DeliveryCounts {
+                pending: 2,
+                sent: 1,
+                dead: 1
+            }
+        );
+        // A sent delivery cannot be flipped back by a late retry record.
+        store.mark_retry(&pending[0], 2, "late").unwrap();
+        assert_eq!(store.delivery_counts().unwrap().sent, 1);
+    }
+
+    #[test]
+    fn second_process_on_the_same_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let _first = Store::open(&path).unwrap();
+        let err = Store::open(&path).err().expect("second open must fail");
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    }
+
+    #[test]
+    fn unusable_paths_are_reported_with_the_path() {
+        let err = Store::open(Path::new("/nonexistent-dir/x/state.db"))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("/nonexistent-dir/x/state.db"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(err.to_string().contains("folder"), "{err}");
+        let junk = dir.path().join("junk.db");
+        std::fs::write(
+            &junk,
+            b"this is not sqlite at all, just text that is long enough",
+        )
+        .unwrap();
+        let err = Store::open(&junk).err().unwrap();
+        assert!(err.to_string().contains("junk.db"), "{err}");
+    }
+}

@@ -1,0 +1,263 @@
+//! The `statusrelay` command: the local watcher and its tools.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use statusrelay_core::config::Config;
+use statusrelay_core::model::Snapshot;
+use statusrelay_core::sources::{
+    DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, default_limits, statuspage,
+};
+use statusrelay_core::store::Store;
+use statusrelay_core::watcher::Watcher;
+use tokio::sync::Notify;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(
+    name = "statusrelay",
+    version,
+    about = "Watch vendor status pages and relay every change exactly once"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Poll the configured providers and deliver changes to routes.
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Run one cycle, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Show a status page's components, open incidents and maintenances.
+    Check {
+        /// The status page's base URL, e.g. https://www.githubstatus.com
+        url: String,
+        /// Print the normalized snapshot as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Allow loopback and private addresses (for testing local pages).
+        #[arg(long)]
+        allow_private: bool,
+    },
+    /// Check a configuration file and exit.
+    Validate {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("statusrelay: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One clear line: the chain of causes, no backtrace.
+            eprintln!("statusrelay: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STATUSRELAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+async fn dispatch(command: Command) -> Result<()> {
+    match command {
+        Command::Run { config, once } => run(config, once).await,
+        Command::Check {
+            url,
+            json,
+            allow_private,
+        } => check(&url, json, allow_private).await,
+        Command::Validate { config } => {
+            let config = Config::load(&config)?;
+            println!(
+                "{}: ok ({} providers, {} routes, state {})",
+                config.path.display(),
+                config.providers.len(),
+                config.routes.len(),
+                config.settings.state.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn run(config_path: PathBuf, once: bool) -> Result<()> {
+    let config = Config::load(&config_path)?;
+    let store = Store::open(&config.settings.state)?;
+    let watcher = Watcher::new(&config, store);
+    if once {
+        watcher.run_cycle().await?;
+        return Ok(());
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(Notify::new());
+    spawn_signal_listener(stop.clone(), wake.clone())?;
+    info!(
+        providers = config.providers.len(),
+        interval = ?config.settings.interval,
+        state = %config.settings.state.display(),
+        "watching"
+    );
+    loop {
+        // A signal during a cycle lets it finish: state and outbox stay consistent either way,
+        // but finishing avoids re-sending what is in flight.
+        if let Err(err) = watcher.run_cycle().await {
+            error!(error = %err, "cycle failed");
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(config.settings.interval) => {}
+            () = wake.notified() => {}
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    info!("stopped");
+    Ok(())
+}
+
+fn spawn_signal_listener(stop: Arc<AtomicBool>, wake: Arc<Notify>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        info!("signal received; finishing the current cycle");
+        stop.store(true, Ordering::SeqCst);
+        wake.notify_one();
+    });
+    Ok(())
+}
+
+async fn check(url: &str, json: bool, allow_private: bool) -> Result<()> {
+    let mut base = url::Url::parse(url).with_context(|| format!("{url}: not a valid URL"))?;
+    if !matches!(base.scheme(), "http" | "https") {
+        bail!("{url}: only http and https URLs are supported");
+    }
+    let path = base.path().trim_end_matches('/').to_owned();
+    base.set_path(&path);
+    let fetcher = Fetcher::new(allow_private, default_limits(), DEFAULT_MAX_BODY_BYTES);
+    let snapshot = match statuspage::poll(&fetcher, &base, None)
+        .await
+        .with_context(|| format!("{url}: not readable as a Statuspage-compatible page"))?
+    {
+        PollOutcome::Fetched { snapshot, .. } => snapshot,
+        PollOutcome::Unchanged => unreachable!("an unconditional poll always fetches"),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&snapshot)?);
+    } else {
+        print!("{}", render_check(&snapshot));
+    }
+    Ok(())
+}
+
+fn render_check(snapshot: &Snapshot) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let page = &snapshot.page;
+    let status = page.description.as_deref().unwrap_or("status unknown");
+    let _ = writeln!(out, "{} ({}): {status}", page.name, page.url);
+    let _ = writeln!(out, "\nComponents:");
+    let groups: std::collections::HashMap<&str, &str> = snapshot
+        .components
+        .iter()
+        .filter(|c| c.is_group)
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .collect();
+    for component in snapshot.components.iter().filter(|c| !c.is_group) {
+        let group = component
+            .group_id
+            .as_deref()
+            .and_then(|g| groups.get(g))
+            .map(|g| format!("{g} / "))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {:<22} {group}{}", component.status, component.name);
+    }
+    let open: Vec<_> = snapshot
+        .incidents
+        .iter()
+        .filter(|i| !i.status.is_finished())
+        .collect();
+    let _ = writeln!(out, "\nOpen incidents: {}", open.len());
+    for incident in open {
+        let _ = writeln!(
+            out,
+            "  [{}, impact {}] {} {}",
+            incident.status,
+            incident.impact,
+            incident.name,
+            incident.url.as_deref().unwrap_or("")
+        );
+    }
+    let maintenances: Vec<_> = snapshot
+        .maintenances
+        .iter()
+        .filter(|m| !m.status.is_finished())
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nUpcoming and active maintenances: {}",
+        maintenances.len()
+    );
+    for maintenance in maintenances {
+        let window = match (maintenance.scheduled_for, maintenance.scheduled_until) {
+            (Some(from), Some(until)) => format!(" {} → {}", from.to_rfc3339(), until.to_rfc3339()),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  [{}] {}{window}",
+            maintenance.status, maintenance.name
+        );
+    }
+    out
+}
