@@ -23,6 +23,11 @@ use crate::model::{ComponentStatus, EntityKind, Incident, IncidentStatus, Provid
 /// Records that left the source's list are forgotten after this long.
 const FORGET_ABSENT_AFTER_DAYS: i64 = 90;
 
+/// An unseen, finished record counts as old history (silent) only if its last activity is
+/// this much older than the baseline: backfilled incidents from the hours just before the
+/// baseline are still news, and provider clocks drift.
+const HISTORY_MARGIN_HOURS: i64 = 24;
+
 /// What statusrelay knows about one provider between polls.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProviderState {
@@ -118,6 +123,7 @@ pub fn detect_changes(
     };
     let is_baseline = previous.baseline_at.is_none();
     let baseline_at = previous.baseline_at.unwrap_or(now);
+    let history_before = baseline_at - Duration::hours(HISTORY_MARGIN_HOURS);
     let mut state = ProviderState {
         baseline_at: Some(baseline_at),
         entities: BTreeMap::new(),
@@ -153,7 +159,7 @@ pub fn detect_changes(
             Some(track) => diff.follow(track.phase, &track.seen_updates),
             None if is_baseline => diff.baseline(),
             None if Phase::of(kind, &entity.status).is_open() => diff.first_sight(),
-            None if entity.last_activity().is_some_and(|t| t < baseline_at) => {
+            None if entity.last_activity().is_some_and(|t| t < history_before) => {
                 Phase::of(kind, &entity.status)
             }
             None => diff.first_sight(),

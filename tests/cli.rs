@@ -1,0 +1,152 @@
+//! The command line: validation errors, unusable state paths, `check`, the private-target guard.
+
+mod support;
+
+use support::fixture::{Page, epoch};
+use support::*;
+
+#[tokio::test]
+async fn validate_reports_file_line_column_and_field() {
+    let work = Workspace::new();
+    let path = work.write_config("[settings]\ninterval = \"60s\"\n\n[[providers]]\nid = \"GitHub Status\"\nurl = \"https://www.githubstatus.com\"\n");
+    let out = statusrelay(&["validate", "--config", path.to_str().unwrap()]).await;
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let expected = format!(
+        "statusrelay: {}:5:6: providers[0].id: \"GitHub Status\" must match [a-z0-9-]+",
+        path.display()
+    );
+    assert_eq!(err.trim_end(), expected);
+
+    let good = work.write_config("[[providers]]\nid = \"github\"\nurl = \"https://www.githubstatus.com\"\n\n[[routes]]\nname = \"out\"\nchannel = \"console\"\n");
+    let out = statusrelay(&["validate", "--config", good.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ok (1 providers, 1 routes"));
+}
+
+#[tokio::test]
+async fn syntax_errors_and_missing_files_are_one_line() {
+    let work = Workspace::new();
+    let path = work.write_config("[[providers]]\nid = \"github\"\nurl = https://x\n");
+    let out = statusrelay(&["run", "--once", "--config", path.to_str().unwrap()]).await;
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).starts_with(&format!("statusrelay: {}:3:7: ", path.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).trim_end().lines().count(), 1);
+
+    let out = statusrelay(&["run", "--once", "--config", "/no/such/statusrelay.toml"]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("/no/such/statusrelay.toml: cannot read config"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn unusable_state_path_is_named() {
+    let work = Workspace::new();
+    let path = work.write_config("[settings]\nstate = \"/nonexistent/folder/state.db\"\n");
+    let out = statusrelay(&["run", "--once", "--config", path.to_str().unwrap()]).await;
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "state file /nonexistent/folder/state.db: folder /nonexistent/folder does not exist"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn private_targets_need_explicit_permission() {
+    let work = Workspace::new();
+    let path = work.write_config("[[providers]]\nid = \"local\"\nurl = \"http://127.0.0.1:9/\"\n");
+    let out = statusrelay(&["validate", "--config", path.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            ":3:7: providers[0].url: 127.0.0.1 is a private, loopback or link-local address"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    // `check` refuses loopback too unless asked.
+    let server = StatusServer::start().await;
+    let out = statusrelay(&["check", &server.url("x")]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("allow_private_targets"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_prints_components_open_incidents_and_maintenances() {
+    let server = StatusServer::start().await;
+    let mut page = Page::realistic("GitHub", &server.url("github"));
+    let leaves = page.leaf_ids();
+    page.open_incident(
+        "Actions runs delayed",
+        "minor",
+        &leaves[6..7],
+        "Investigating.",
+        epoch(),
+    );
+    page.schedule_maintenance(
+        "Network upgrade",
+        epoch() + chrono::Duration::days(1),
+        epoch() + chrono::Duration::days(1) + chrono::Duration::hours(1),
+        epoch(),
+    );
+    page.set_component(&leaves[6], "degraded_performance", epoch());
+    server.publish("github", &page);
+
+    let out = statusrelay(&["check", &server.url("github"), "--allow-private"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("GitHub ("), "{text}");
+    assert!(
+        text.contains("degraded_performance   Automation / Actions"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Open incidents: 1\n  [investigating, impact minor] Actions runs delayed"),
+        "{text}"
+    );
+    assert!(text.contains("Upcoming and active maintenances: 1\n  [scheduled] Network upgrade 2026-11-21T08:00:00+00:00"), "{text}");
+    assert_eq!(
+        text.matches("operational").count(),
+        28,
+        "28 operational leaf components:\n{text}"
+    );
+
+    let out = statusrelay(&["check", &server.url("github"), "--allow-private", "--json"]).await;
+    let snapshot: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(snapshot["components"].as_array().unwrap().len(), 35);
+    assert_eq!(
+        snapshot["incidents"].as_array().unwrap().len(),
+        50,
+        "capped at 50 like Statuspage"
+    );
+
+    // An HTML page is not a status page.
+    server.set_fault("github", SUMMARY, Some(Fault::Html200));
+    let out = statusrelay(&["check", &server.url("github"), "--allow-private"]).await;
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not readable as a Statuspage-compatible page"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("HTML"), "{}", stderr(&out));
+}

@@ -1,0 +1,371 @@
+//! Real servers on loopback for the integration tests: status pages that honour conditional
+//! requests and can misbehave, and a webhook receiver with a scripted answer plan.
+#![allow(dead_code)]
+
+pub mod fixture;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use fixture::Page;
+
+pub const SUMMARY: &str = "/api/v2/summary.json";
+pub const INCIDENTS: &str = "/api/v2/incidents.json";
+pub const MAINTENANCES: &str = "/api/v2/scheduled-maintenances.json";
+
+/// How a document misbehaves.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// 200 with an HTML page (an unclaimed page, a CDN error page).
+    Html200,
+    /// A 5xx.
+    Status(u16),
+    /// The body cut in half.
+    Truncated,
+    /// Invalid UTF-8 inside a string.
+    InvalidUtf8,
+    /// 404.
+    Missing,
+}
+
+#[derive(Default)]
+struct PageState {
+    docs: HashMap<String, Vec<u8>>,
+    faults: HashMap<String, Fault>,
+    requests: usize,
+    not_modified: usize,
+}
+
+/// A loopback server hosting any number of status pages under `/<slug>`.
+#[derive(Clone)]
+pub struct StatusServer {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<PageState>>,
+}
+
+fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!(
+        "W/\"{}\"",
+        digest[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+impl StatusServer {
+    pub async fn start() -> StatusServer {
+        let state = Arc::new(Mutex::new(PageState::default()));
+        let handler_state = state.clone();
+        let app = Router::new().fallback(move |request: Request<Body>| {
+            let state = handler_state.clone();
+            async move { serve_page(&state, request) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        StatusServer { addr, state }
+    }
+
+    pub fn url(&self, slug: &str) -> String {
+        format!("http://{}/{slug}", self.addr)
+    }
+
+    pub fn publish(&self, slug: &str, page: &Page) {
+        let mut state = self.state.lock().unwrap();
+        state.docs.insert(
+            format!("/{slug}{SUMMARY}"),
+            page.summary_json().into_bytes(),
+        );
+        state.docs.insert(
+            format!("/{slug}{INCIDENTS}"),
+            page.incidents_json().into_bytes(),
+        );
+        if page.incident_io {
+            state.docs.remove(&format!("/{slug}{MAINTENANCES}"));
+        } else {
+            state.docs.insert(
+                format!("/{slug}{MAINTENANCES}"),
+                page.maintenances_json().into_bytes(),
+            );
+        }
+    }
+
+    pub fn set_fault(&self, slug: &str, document: &str, fault: Option<Fault>) {
+        let key = format!("/{slug}{document}");
+        let mut state = self.state.lock().unwrap();
+        match fault {
+            Some(fault) => state.faults.insert(key, fault),
+            None => state.faults.remove(&key),
+        };
+    }
+
+    pub fn document_size(&self, slug: &str, document: &str) -> usize {
+        self.state.lock().unwrap().docs[&format!("/{slug}{document}")].len()
+    }
+
+    /// (requests served, of which 304 Not Modified)
+    pub fn counts(&self) -> (usize, usize) {
+        let state = self.state.lock().unwrap();
+        (state.requests, state.not_modified)
+    }
+}
+
+fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
+    let mut state = state.lock().unwrap();
+    state.requests += 1;
+    let path = request.uri().path().to_owned();
+    let respond = |status: u16, content_type: &str, body: Vec<u8>| {
+        Response::builder()
+            .status(status)
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    if let Some(fault) = state.faults.get(&path).cloned() {
+        let doc = state.docs.get(&path).cloned().unwrap_or_default();
+        return match fault {
+            Fault::Html200 => respond(200, "text/html; charset=utf-8", b"<!DOCTYPE html><html><head><title>Statuspage | Hosted Status Pages</title></head><body><h1>Status pages for every team</h1></body></html>".to_vec()),
+            Fault::Status(code) => respond(code, "text/html", b"<html><body>Bad gateway</body></html>".to_vec()),
+            Fault::Truncated => respond(200, "application/json", doc[..doc.len() / 2].to_vec()),
+            Fault::InvalidUtf8 => {
+                let mut doc = doc;
+                if let Some(at) = doc.windows(7).position(|w| w == b"\"body\":") {
+                    doc[at + 9] = 0xC3;
+                    doc[at + 10] = 0x28;
+                }
+                respond(200, "application/json", doc)
+            }
+            Fault::Missing => respond(404, "application/json", b"{\"error\":\"not found\"}".to_vec()),
+        };
+    }
+    let Some(doc) = state.docs.get(&path).cloned() else {
+        return respond(404, "text/html", b"<html>Not Found</html>".to_vec());
+    };
+    let etag = etag_of(&doc);
+    let matches = request
+        .headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag);
+    if matches {
+        state.not_modified += 1;
+        return Response::builder()
+            .status(304)
+            .header("etag", etag)
+            .body(Body::empty())
+            .unwrap();
+    }
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("etag", etag)
+        .header("cache-control", "max-age=0, private, must-revalidate")
+        .body(Body::from(doc))
+        .unwrap()
+}
+
+/// What the receiver answers to one request.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    Status(u16),
+    /// 429 with a Retry-After in seconds.
+    RateLimited(u64),
+    /// Never answers (the test kills the sender meanwhile).
+    Hang,
+}
+
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+    pub answered: u16,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    pub fn event_type(&self) -> String {
+        self.json()["type"].as_str().unwrap().to_owned()
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    plan: VecDeque<Answer>,
+    received: Vec<Received>,
+}
+
+/// A webhook endpoint on loopback that records every request.
+#[derive(Clone)]
+pub struct WebhookReceiver {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<ReceiverState>>,
+    pub hung: Arc<Notify>,
+}
+
+impl WebhookReceiver {
+    pub async fn start() -> WebhookReceiver {
+        let state = Arc::new(Mutex::new(ReceiverState::default()));
+        let hung = Arc::new(Notify::new());
+        let (handler_state, handler_hung) = (state.clone(), hung.clone());
+        let app = Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+            let (state, hung) = (handler_state.clone(), handler_hung.clone());
+            async move {
+                let answer = state
+                    .lock()
+                    .unwrap()
+                    .plan
+                    .pop_front()
+                    .unwrap_or(Answer::Status(204));
+                let code = match &answer {
+                    Answer::Status(code) => *code,
+                    Answer::RateLimited(_) => 429,
+                    Answer::Hang => 0,
+                };
+                state.lock().unwrap().received.push(Received {
+                    headers,
+                    body,
+                    at: Instant::now(),
+                    answered: code,
+                });
+                match answer {
+                    Answer::Hang => {
+                        hung.notify_one();
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        Response::builder().status(204).body(Body::empty()).unwrap()
+                    }
+                    Answer::RateLimited(secs) => Response::builder()
+                        .status(429)
+                        .header("retry-after", secs.to_string())
+                        .body(Body::from("{\"message\":\"You are being rate limited.\"}"))
+                        .unwrap(),
+                    Answer::Status(code) => Response::builder()
+                        .status(StatusCode::from_u16(code).unwrap())
+                        .body(Body::from(if code >= 400 {
+                            format!("{{\"error\":\"status {code}\"}}")
+                        } else {
+                            String::new()
+                        }))
+                        .unwrap(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        WebhookReceiver { addr, state, hung }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/hooks/statusrelay", self.addr)
+    }
+
+    pub fn plan(&self, answers: impl IntoIterator<Item = Answer>) {
+        self.state.lock().unwrap().plan.extend(answers);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Requests that got a 2xx, in arrival order.
+    pub fn delivered(&self) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.answered))
+            .collect()
+    }
+
+    pub fn delivered_types(&self) -> Vec<String> {
+        self.delivered().iter().map(Received::event_type).collect()
+    }
+
+    pub fn clear(&self) {
+        self.state.lock().unwrap().received.clear();
+    }
+}
+
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A config file in a temporary folder.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let path = self.path("statusrelay.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_statusrelay")
+}
+
+pub async fn statusrelay(args: &[&str]) -> Output {
+    tokio::process::Command::new(binary())
+        .args(args)
+        .env("STATUSRELAY_LOG", "info")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap()
+}
+
+pub async fn run_once(config: &Path) -> Output {
+    let output = statusrelay(&["run", "--once", "--config", config.to_str().unwrap()]).await;
+    assert_no_panic(&output);
+    output
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn assert_no_panic(output: &Output) {
+    let err = stderr(output);
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "the process panicked:\n{err}"
+    );
+}
