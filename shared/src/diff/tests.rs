@@ -193,18 +193,32 @@ fn incident_first_seen_resolved_after_baseline_gets_created_then_resolved() {
 #[test]
 fn history_sliding_into_the_capped_list_stays_silent() {
     let state = baseline_of(&snapshot(vec![]));
-    // Resolved long before the baseline at minute 30: it only appears because a newer incident
-    // was deleted and the 50-item window moved.
-    let snap = snapshot(vec![incident(
+    // Resolved weeks before the baseline: it only appears because a newer incident was
+    // deleted and the 50-item window moved.
+    let mut ancient = incident(
         "ancient",
         vec![
             update("x1", "investigating", 1),
             update("x2", "resolved", 2),
         ],
-    )]);
-    let changes = detect_changes(&provider(), &state, &snap, at(45));
+    );
+    let twenty_days_earlier = |t: Option<DateTime<Utc>>| t.map(|t| t - Duration::days(20));
+    for u in &mut ancient.updates {
+        u.created_at = twenty_days_earlier(u.created_at);
+    }
+    ancient.created_at = twenty_days_earlier(ancient.created_at);
+    ancient.updated_at = twenty_days_earlier(ancient.updated_at);
+    let changes = detect_changes(&provider(), &state, &snapshot(vec![ancient]), at(45));
     assert!(changes.events.is_empty());
     assert!(changes.state.entities.contains_key("incident:ancient"));
+
+    // Backfilled an hour before the baseline: still news.
+    let recent = incident("backfill", vec![update("y1", "resolved", 1)]);
+    let changes = detect_changes(&provider(), &state, &snapshot(vec![recent]), at(45));
+    assert_eq!(
+        kinds(&changes),
+        pairs(&[("y1", "incident.created"), ("y1", "incident.resolved")])
+    );
 }
 
 #[test]
