@@ -250,7 +250,7 @@ fn order_chronologically(per_entity: Vec<Vec<Event>>) -> Vec<Event> {
             keyed.push((clock, entity_index, position, event));
         }
     }
-    keyed.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    keyed.sort_by_key(|k| (k.0, k.1, k.2));
     keyed.into_iter().map(|(_, _, _, event)| event).collect()
 }
 

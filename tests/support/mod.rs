@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod fleet;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -41,7 +42,8 @@ pub enum Fault {
 
 #[derive(Default)]
 struct PageState {
-    docs: HashMap<String, Vec<u8>>,
+    /// Path → (body, ETag); the tag is computed once per publish, not per request.
+    docs: HashMap<String, (Bytes, String)>,
     faults: HashMap<String, Fault>,
     requests: usize,
     not_modified: usize,
@@ -52,6 +54,24 @@ struct PageState {
 pub struct StatusServer {
     pub addr: SocketAddr,
     state: Arc<Mutex<PageState>>,
+}
+
+/// The three documents of one page, shareable across many providers without copies.
+#[derive(Clone)]
+pub struct Documents {
+    pub summary: Bytes,
+    pub incidents: Bytes,
+    pub maintenances: Option<Bytes>,
+}
+
+impl Documents {
+    pub fn of(page: &Page) -> Documents {
+        Documents {
+            summary: Bytes::from(page.summary_json()),
+            incidents: Bytes::from(page.incidents_json()),
+            maintenances: (!page.incident_io).then(|| Bytes::from(page.maintenances_json())),
+        }
+    }
 }
 
 fn etag_of(body: &[u8]) -> String {
@@ -67,11 +87,21 @@ fn etag_of(body: &[u8]) -> String {
 
 impl StatusServer {
     pub async fn start() -> StatusServer {
+        StatusServer::with_latency(Duration::ZERO).await
+    }
+
+    /// Every answer is delayed by `latency`, like a page across the internet.
+    pub async fn with_latency(latency: Duration) -> StatusServer {
         let state = Arc::new(Mutex::new(PageState::default()));
         let handler_state = state.clone();
         let app = Router::new().fallback(move |request: Request<Body>| {
             let state = handler_state.clone();
-            async move { serve_page(&state, request) }
+            async move {
+                if !latency.is_zero() {
+                    tokio::time::sleep(latency).await;
+                }
+                serve_page(&state, request)
+            }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -84,23 +114,18 @@ impl StatusServer {
     }
 
     pub fn publish(&self, slug: &str, page: &Page) {
+        self.publish_documents(slug, &Documents::of(page));
+    }
+
+    pub fn publish_documents(&self, slug: &str, docs: &Documents) {
         let mut state = self.state.lock().unwrap();
-        state.docs.insert(
-            format!("/{slug}{SUMMARY}"),
-            page.summary_json().into_bytes(),
-        );
-        state.docs.insert(
-            format!("/{slug}{INCIDENTS}"),
-            page.incidents_json().into_bytes(),
-        );
-        if page.incident_io {
-            state.docs.remove(&format!("/{slug}{MAINTENANCES}"));
-        } else {
-            state.docs.insert(
-                format!("/{slug}{MAINTENANCES}"),
-                page.maintenances_json().into_bytes(),
-            );
-        }
+        let tagged = |body: &Bytes| (body.clone(), etag_of(body));
+        state.docs.insert(format!("/{slug}{SUMMARY}"), tagged(&docs.summary));
+        state.docs.insert(format!("/{slug}{INCIDENTS}"), tagged(&docs.incidents));
+        match &docs.maintenances {
+            Some(body) => state.docs.insert(format!("/{slug}{MAINTENANCES}"), tagged(body)),
+            None => state.docs.remove(&format!("/{slug}{MAINTENANCES}")),
+        };
     }
 
     pub fn set_fault(&self, slug: &str, document: &str, fault: Option<Fault>) {
@@ -113,7 +138,7 @@ impl StatusServer {
     }
 
     pub fn document_size(&self, slug: &str, document: &str) -> usize {
-        self.state.lock().unwrap().docs[&format!("/{slug}{document}")].len()
+        self.state.lock().unwrap().docs[&format!("/{slug}{document}")].0.len()
     }
 
     /// (requests served, of which 304 Not Modified)
@@ -127,7 +152,7 @@ fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
     let mut state = state.lock().unwrap();
     state.requests += 1;
     let path = request.uri().path().to_owned();
-    let respond = |status: u16, content_type: &str, body: Vec<u8>| {
+    let respond = |status: u16, content_type: &str, body: Vec<u8>| -> Response {
         Response::builder()
             .status(status)
             .header("content-type", content_type)
@@ -135,7 +160,7 @@ fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
             .unwrap()
     };
     if let Some(fault) = state.faults.get(&path).cloned() {
-        let doc = state.docs.get(&path).cloned().unwrap_or_default();
+        let doc = state.docs.get(&path).map(|(b, _)| b.to_vec()).unwrap_or_default();
         return match fault {
             Fault::Html200 => respond(200, "text/html; charset=utf-8", b"<!DOCTYPE html><html><head><title>Statuspage | Hosted Status Pages</title></head><body><h1>Status pages for every team</h1></body></html>".to_vec()),
             Fault::Status(code) => respond(code, "text/html", b"<html><body>Bad gateway</body></html>".to_vec()),
@@ -151,10 +176,9 @@ fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
             Fault::Missing => respond(404, "application/json", b"{\"error\":\"not found\"}".to_vec()),
         };
     }
-    let Some(doc) = state.docs.get(&path).cloned() else {
+    let Some((doc, etag)) = state.docs.get(&path).cloned() else {
         return respond(404, "text/html", b"<html>Not Found</html>".to_vec());
     };
-    let etag = etag_of(&doc);
     let matches = request
         .headers()
         .get("if-none-match")

@@ -31,6 +31,8 @@ pub struct Previous<'a> {
     pub validators: &'a Validators,
 }
 
+// Returned once per poll and consumed at once, never stored in bulk: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum PollOutcome {
     /// Every document answered 304: nothing was parsed.
