@@ -9,8 +9,17 @@ use std::time::Duration;
 async fn fleet_cycle_over_fifty_providers() {
     let report = support::fleet::run_fleet(50, Duration::from_millis(5), 16).await;
     assert!(report.cold.success && report.warm.success, "{report:?}");
-    assert_eq!(report.delivered, 50, "one baseline announcement per provider");
-    assert_eq!(report.requests, 300, "3 documents x 50 providers x 2 cycles");
-    assert_eq!(report.not_modified, 150, "the second cycle revalidates everything with 304");
+    assert_eq!(
+        report.delivered, 50,
+        "one baseline announcement per provider"
+    );
+    assert_eq!(
+        report.requests, 300,
+        "3 documents x 50 providers x 2 cycles"
+    );
+    assert_eq!(
+        report.not_modified, 150,
+        "the second cycle revalidates everything with 304"
+    );
     assert!(report.cold.max_rss_kib > 0 && report.page_bytes > 100_000);
 }

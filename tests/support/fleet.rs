@@ -20,6 +20,8 @@ pub struct CycleFigures {
 pub struct FleetReport {
     pub providers: usize,
     pub page_bytes: usize,
+    /// Sizes of summary, incidents and maintenances documents.
+    pub document_bytes: [usize; 3],
     /// First cycle: every document is new, every provider takes its baseline.
     pub cold: CycleFigures,
     /// Second cycle: nothing changed, every document revalidates with 304.
@@ -39,23 +41,48 @@ pub async fn run_fleet(providers: usize, latency: Duration, concurrency: usize) 
     // provider announces exactly one incident at its baseline.
     let mut page = Page::realistic("Fleet", &server.url("p0"));
     let leaves = page.leaf_ids();
-    page.open_incident("Elevated API error rates", "minor", &leaves[0..1], "We are investigating.", Utc::now());
+    page.open_incident(
+        "Elevated API error rates",
+        "minor",
+        &leaves[0..1],
+        "We are investigating.",
+        Utc::now(),
+    );
     let docs = Documents::of(&page);
-    let page_bytes = docs.summary.len() + docs.incidents.len() + docs.maintenances.as_ref().map_or(0, |m| m.len());
+    let document_bytes = [
+        docs.summary.len(),
+        docs.incidents.len(),
+        docs.maintenances.as_ref().map_or(0, |m| m.len()),
+    ];
+    let page_bytes = docs.summary.len()
+        + docs.incidents.len()
+        + docs.maintenances.as_ref().map_or(0, |m| m.len());
     let mut config = format!(
         "[settings]\nstate = \"fleet.db\"\nallow_private_targets = true\nconcurrency = {concurrency}\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
         receiver.url()
     );
     for i in 0..providers {
         server.publish_documents(&format!("p{i}"), &docs);
-        config.push_str(&format!("\n[[providers]]\nid = \"p{i}\"\nurl = \"{}\"\nplatform = \"statuspage\"\n", server.url(&format!("p{i}"))));
+        config.push_str(&format!(
+            "\n[[providers]]\nid = \"p{i}\"\nurl = \"{}\"\nplatform = \"statuspage\"\n",
+            server.url(&format!("p{i}"))
+        ));
     }
     let path = work.write_config(&config);
 
     let cold = measured_run(&path).await;
     let warm = measured_run(&path).await;
     let (requests, not_modified) = server.counts();
-    FleetReport { providers, page_bytes, cold, warm, delivered: receiver.delivered().len(), requests, not_modified }
+    FleetReport {
+        providers,
+        page_bytes,
+        document_bytes,
+        cold,
+        warm,
+        delivered: receiver.delivered().len(),
+        requests,
+        not_modified,
+    }
 }
 
 async fn measured_run(config: &std::path::Path) -> CycleFigures {
@@ -74,7 +101,9 @@ async fn measured_run(config: &std::path::Path) -> CycleFigures {
         let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
         assert!(pid > 0, "wait4 failed");
         let wall = started.elapsed();
-        let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
         CycleFigures {
             wall,
             cpu: tv(usage.ru_utime) + tv(usage.ru_stime),

@@ -120,10 +120,16 @@ impl StatusServer {
     pub fn publish_documents(&self, slug: &str, docs: &Documents) {
         let mut state = self.state.lock().unwrap();
         let tagged = |body: &Bytes| (body.clone(), etag_of(body));
-        state.docs.insert(format!("/{slug}{SUMMARY}"), tagged(&docs.summary));
-        state.docs.insert(format!("/{slug}{INCIDENTS}"), tagged(&docs.incidents));
+        state
+            .docs
+            .insert(format!("/{slug}{SUMMARY}"), tagged(&docs.summary));
+        state
+            .docs
+            .insert(format!("/{slug}{INCIDENTS}"), tagged(&docs.incidents));
         match &docs.maintenances {
-            Some(body) => state.docs.insert(format!("/{slug}{MAINTENANCES}"), tagged(body)),
+            Some(body) => state
+                .docs
+                .insert(format!("/{slug}{MAINTENANCES}"), tagged(body)),
             None => state.docs.remove(&format!("/{slug}{MAINTENANCES}")),
         };
     }
@@ -138,7 +144,9 @@ impl StatusServer {
     }
 
     pub fn document_size(&self, slug: &str, document: &str) -> usize {
-        self.state.lock().unwrap().docs[&format!("/{slug}{document}")].0.len()
+        self.state.lock().unwrap().docs[&format!("/{slug}{document}")]
+            .0
+            .len()
     }
 
     /// (requests served, of which 304 Not Modified)
@@ -160,7 +168,11 @@ fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
             .unwrap()
     };
     if let Some(fault) = state.faults.get(&path).cloned() {
-        let doc = state.docs.get(&path).map(|(b, _)| b.to_vec()).unwrap_or_default();
+        let doc = state
+            .docs
+            .get(&path)
+            .map(|(b, _)| b.to_vec())
+            .unwrap_or_default();
         return match fault {
             Fault::Html200 => respond(200, "text/html; charset=utf-8", b"<!DOCTYPE html><html><head><title>Statuspage | Hosted Status Pages</title></head><body><h1>Status pages for every team</h1></body></html>".to_vec()),
             Fault::Status(code) => respond(code, "text/html", b"<html><body>Bad gateway</body></html>".to_vec()),
