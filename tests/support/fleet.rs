@@ -89,6 +89,8 @@ async fn measured_run(config: &std::path::Path) -> CycleFigures {
     let config = config.to_owned();
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
+        // Reaped by wait4 below, which also yields the child's own rusage.
+        #[allow(clippy::zombie_processes)]
         let child = std::process::Command::new(binary())
             .args(["run", "--once", "--config", config.to_str().unwrap()])
             .env("STATUSRELAY_LOG", "warn")
