@@ -63,10 +63,22 @@ pub struct Dispatcher {
     policy: RetryPolicy,
 }
 
-enum Outcome {
+/// The result of sending one event to one route, after retries.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A 2xx: record it as sent.
     Sent,
+    /// Retrying cannot help: dead-letter it.
     Dead(SendError),
+    /// Still failing transiently after this run's retries: keep it for later.
     Deferred(SendError),
+}
+
+impl RetryPolicy {
+    /// A retry budget for one run (or one Lambda invocation).
+    pub fn budget(&self) -> AtomicU32 {
+        AtomicU32::new(self.retries_per_run)
+    }
 }
 
 impl Dispatcher {
@@ -92,7 +104,7 @@ impl Dispatcher {
                 .or_default()
                 .push(delivery);
         }
-        let budget = Arc::new(AtomicU32::new(self.policy.retries_per_run));
+        let budget = Arc::new(self.policy.budget());
         let mut report = DeliveryReport::default();
         let drains = by_route.into_iter().map(|(route, deliveries)| {
             let budget = budget.clone();
@@ -129,7 +141,15 @@ impl Dispatcher {
         for (index, delivery) in deliveries.into_iter().enumerate() {
             // Stage 2, dedupe, is the outbox itself: only deliveries without a 2xx are here.
             // Stage 3, send with retry classification.
-            let (outcome, attempts) = self.send_with_retry(channel, &delivery, budget).await;
+            let (outcome, attempts) = send_with_retry(
+                channel,
+                &delivery.route,
+                &delivery.event_id,
+                &delivery.payload,
+                self.policy,
+                budget,
+            )
+            .await;
             let attempts = delivery.attempts + attempts;
             // Stage 4, record.
             match outcome {
@@ -173,50 +193,54 @@ impl Dispatcher {
         }
         Ok(report)
     }
+}
 
-    async fn send_with_retry(
-        &self,
-        channel: &Channel,
-        delivery: &PendingDelivery,
-        budget: &AtomicU32,
-    ) -> (Outcome, i64) {
-        let policy = self.policy;
-        let mut attempts = 0i64;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(policy.first_delay)
-            .with_max_delay(policy.max_delay)
-            .with_max_times(policy.retries_per_delivery)
-            .build()
-            // Full jitter: sleep a uniform random share of the exponential delay, so many
-            // failing deliveries do not retry in lockstep.
-            .map(|delay: Duration| delay.mul_f64(fastrand::f64()));
-        let send = || {
-            attempts += 1;
-            channel.send(&delivery.event_id, &delivery.payload)
-        };
-        let result = send
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|err: &SendError| {
-                err.is_transient()
-                    && err.retry_after().is_none_or(|d| d <= policy.max_retry_after)
-                    && budget
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
-                        .is_ok()
-            })
-            .adjust(|err: &SendError, delay| match (err.retry_after(), delay) {
-                (Some(asked), Some(_)) => Some(asked),
-                (_, delay) => delay,
-            })
-            .notify(|err: &SendError, delay| {
-                warn!(event_id = %delivery.event_id, route = %delivery.route, error = %err, ?delay, "delivery failed; retrying");
-            })
-            .await;
-        let outcome = match result {
-            Ok(()) => Outcome::Sent,
-            Err(err) if err.is_transient() => Outcome::Deferred(err),
-            Err(err) => Outcome::Dead(err),
-        };
-        (outcome, attempts)
-    }
+/// Stage 3 of the chain, shared by every store: sends one recorded event, retrying transient
+/// failures with exponential backoff and full jitter, honouring Retry-After, within `budget`.
+/// Returns the outcome and the number of attempts made.
+pub async fn send_with_retry(
+    channel: &Channel,
+    route: &str,
+    event_id: &str,
+    payload: &str,
+    policy: RetryPolicy,
+    budget: &AtomicU32,
+) -> (Outcome, i64) {
+    let mut attempts = 0i64;
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(policy.first_delay)
+        .with_max_delay(policy.max_delay)
+        .with_max_times(policy.retries_per_delivery)
+        .build()
+        // Full jitter: sleep a uniform random share of the exponential delay, so many
+        // failing deliveries do not retry in lockstep.
+        .map(|delay: Duration| delay.mul_f64(fastrand::f64()));
+    let send = || {
+        attempts += 1;
+        channel.send(event_id, payload)
+    };
+    let result = send
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|err: &SendError| {
+            err.is_transient()
+                && err.retry_after().is_none_or(|d| d <= policy.max_retry_after)
+                && budget
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+                    .is_ok()
+        })
+        .adjust(|err: &SendError, delay| match (err.retry_after(), delay) {
+            (Some(asked), Some(_)) => Some(asked),
+            (_, delay) => delay,
+        })
+        .notify(|err: &SendError, delay| {
+            warn!(event_id, route, error = %err, ?delay, "delivery failed; retrying");
+        })
+        .await;
+    let outcome = match result {
+        Ok(()) => Outcome::Sent,
+        Err(err) if err.is_transient() => Outcome::Deferred(err),
+        Err(err) => Outcome::Dead(err),
+    };
+    (outcome, attempts)
 }

@@ -5,6 +5,8 @@
 //! state and events together; [`routing`] picks routes; [`delivery`] drains the outbox through
 //! [`channels`]. [`watcher`] runs one cycle of all of that.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod channels;
 pub mod config;
 pub mod delivery;
@@ -16,4 +18,5 @@ pub mod routing;
 pub mod signing;
 pub mod sources;
 pub mod store;
+pub mod stream;
 pub mod watcher;

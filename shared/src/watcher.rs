@@ -112,7 +112,7 @@ impl Watcher {
             .provider(&config.id)
             .map_err(PollFailure::Store)?;
         let previous = stored.snapshot.as_ref().map(|snapshot| Previous {
-            snapshot,
+            snapshot: Some(snapshot),
             validators: &stored.validators,
         });
         let outcome = match config.platform {

@@ -2,6 +2,8 @@
 //! retrying, recording and ordering live in [`crate::delivery`].
 
 pub mod console;
+#[cfg(feature = "aws")]
+pub mod sns;
 pub mod webhook;
 
 use std::time::Duration;
@@ -44,6 +46,8 @@ impl SendError {
 pub enum Channel {
     Console(console::Console),
     Webhook(webhook::Webhook),
+    #[cfg(feature = "aws")]
+    Sns(sns::SnsTopic),
 }
 
 impl Channel {
@@ -67,6 +71,8 @@ impl Channel {
         match self {
             Channel::Console(console) => console.send(payload),
             Channel::Webhook(webhook) => webhook.send(event_id, payload).await,
+            #[cfg(feature = "aws")]
+            Channel::Sns(topic) => topic.send(payload).await,
         }
     }
 }

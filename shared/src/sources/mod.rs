@@ -27,7 +27,10 @@ pub type Validators = BTreeMap<String, Validator>;
 /// What a provider's previous good poll left behind, for conditional requests.
 #[derive(Debug, Clone, Copy)]
 pub struct Previous<'a> {
-    pub snapshot: &'a Snapshot,
+    /// The last snapshot, to reuse the parts of documents that answer 304. Without it (a
+    /// store that keeps validators but not snapshots) such documents are fetched again when
+    /// another document changed.
+    pub snapshot: Option<&'a Snapshot>,
     pub validators: &'a Validators,
 }
 

@@ -32,13 +32,26 @@ pub async fn poll(
         fetcher.get(&urls[1], INCIDENTS, validator(INCIDENTS)),
         fetcher.get(&urls[2], MAINTENANCES, validator(MAINTENANCES)),
     );
-    let (summary, incidents, maintenances) = (summary?, incidents?, maintenances?);
+    let (mut summary, mut incidents, mut maintenances) = (summary?, incidents?, maintenances?);
     if [&summary, &incidents, &maintenances]
         .iter()
         .all(|f| matches!(f, Fetched::NotModified))
         && previous.is_some()
     {
         return Ok(PollOutcome::Unchanged);
+    }
+    // Something changed; without the previous snapshot, unchanged documents are needed again.
+    let previous_snapshot = previous.and_then(|p| p.snapshot);
+    if previous_snapshot.is_none() {
+        for (fetched, url, doc) in [
+            (&mut summary, &urls[0], SUMMARY),
+            (&mut incidents, &urls[1], INCIDENTS),
+            (&mut maintenances, &urls[2], MAINTENANCES),
+        ] {
+            if matches!(fetched, Fetched::NotModified) {
+                *fetched = fetcher.get(url, doc, None).await?;
+            }
+        }
     }
 
     let base_text = base.as_str().trim_end_matches('/');
@@ -115,13 +128,15 @@ fn reuse(
     validators: &mut Validators,
     apply: impl FnOnce(&Snapshot),
 ) -> Result<(), PollError> {
-    // We only send validators when a previous snapshot exists, so a 304 without one means the
-    // server answered a request we did not make conditional.
-    let previous = previous.ok_or_else(|| PollError::NotStatusPage {
-        document: document.to_owned(),
-        reason: "answered 304 to an unconditional request".into(),
-    })?;
-    apply(previous.snapshot);
+    // 304s are re-fetched when there is no snapshot to reuse, so a 304 here without one means
+    // the server answered a request we did not make conditional.
+    let (Some(snapshot), Some(previous)) = (previous.and_then(|p| p.snapshot), previous) else {
+        return Err(PollError::NotStatusPage {
+            document: document.to_owned(),
+            reason: "answered 304 to an unconditional request".into(),
+        });
+    };
+    apply(snapshot);
     if let Some(v) = previous.validators.get(document) {
         validators.insert(document.to_owned(), v.clone());
     }

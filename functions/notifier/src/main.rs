@@ -1,0 +1,44 @@
+//! Notifier Lambda: DynamoDB stream batch in → events → routes and SNS → batch item failures
+//! out. Clients are built once per container; the handler is one call.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use statusrelay_core::aws::notifier::Notifier;
+use statusrelay_core::aws::{config_source, table::Table};
+use statusrelay_core::channels::sns::SnsTopic;
+use statusrelay_core::delivery::RetryPolicy;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .without_time()
+        .init();
+    let aws = aws_config::load_from_env().await;
+    let source = std::env::var("STATUSRELAY_CONFIG").map_err(|_| "STATUSRELAY_CONFIG is not set")?;
+    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    let config = config_source::load(&source, &aws_sdk_ssm::Client::new(&aws)).await?;
+    let topic = std::env::var("TOPIC_ARN")
+        .ok()
+        .filter(|arn| !arn.is_empty())
+        .map(|arn| SnsTopic::new(aws_sdk_sns::Client::new(&aws), arn));
+    // Lambda retries the record anyway: keep in-invocation retries short.
+    let policy = RetryPolicy {
+        first_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(2),
+        retries_per_delivery: 2,
+        retries_per_run: 10,
+        max_retry_after: Duration::from_secs(5),
+    };
+    let table = Table::new(aws_sdk_dynamodb::Client::new(&aws), table_name);
+    let notifier = Notifier::new(&config, table, topic, policy);
+    let notifier = &notifier;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        Ok::<DynamoDbEventResponse, Error>(notifier.handle(event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,213 @@
+//! The notifier Lambda's core: stream records → events → routes and the SNS topic.
+//!
+//! The same delivery chain as the local watcher, with a delivery log in the table instead of
+//! an outbox: filter (routes matching the event) → dedupe (skip what the log already has) →
+//! send with retry classification → record the final outcome in the log. A delivery still
+//! failing transiently makes its record a batch item failure, so Lambda retries from it;
+//! the log keeps what already got through from being sent twice.
+
+use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use tracing::{error, info, warn};
+
+use super::table::{Table, TableError};
+use crate::channels::Channel;
+use crate::channels::sns::SnsTopic;
+use crate::config::Config;
+use crate::delivery::{Outcome, RetryPolicy, send_with_retry};
+use crate::event::Event;
+use crate::routing::RouteFilter;
+use crate::stream::{COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, StateItem, item_events};
+
+/// The route name SNS deliveries are logged under.
+pub const SNS_ROUTE: &str = "sns";
+
+struct Destination {
+    name: String,
+    filter: RouteFilter,
+    channel: Channel,
+}
+
+pub struct Notifier {
+    destinations: Vec<Destination>,
+    table: Table,
+    policy: RetryPolicy,
+}
+
+/// What one record's processing came to.
+enum RecordOutcome {
+    Done { events: usize, sent: usize },
+    Skipped,
+    /// Retry this record (and, per Lambda's rule, everything after it).
+    Retry(String),
+}
+
+impl Notifier {
+    pub fn new(config: &Config, table: Table, topic: Option<SnsTopic>, policy: RetryPolicy) -> Notifier {
+        let allow_private = config.settings.allow_private_targets;
+        let mut destinations: Vec<Destination> = config
+            .routes
+            .iter()
+            .map(|route| Destination {
+                name: route.name.clone(),
+                filter: route.filter.clone(),
+                channel: Channel::from_config(&route.channel, allow_private),
+            })
+            .collect();
+        if let Some(topic) = topic {
+            destinations.push(Destination {
+                name: SNS_ROUTE.to_owned(),
+                filter: RouteFilter::default(),
+                channel: Channel::Sns(topic),
+            });
+        }
+        Notifier {
+            destinations,
+            table,
+            policy,
+        }
+    }
+
+    /// Processes a batch in order and reports the first record that must be retried.
+    pub async fn handle(&self, batch: StreamEvent) -> DynamoDbEventResponse {
+        let budget = self.policy.budget();
+        let mut response = DynamoDbEventResponse::default();
+        let (mut events, mut sent) = (0, 0);
+        for record in &batch.records {
+            match self.process(record, &budget).await {
+                RecordOutcome::Done { events: e, sent: s } => {
+                    events += e;
+                    sent += s;
+                }
+                RecordOutcome::Skipped => {}
+                RecordOutcome::Retry(reason) => {
+                    let sequence = record.change.sequence_number.clone();
+                    warn!(sequence = ?sequence, error = %reason, "record will be retried");
+                    // Lambda retries from the lowest reported sequence number: stop here so
+                    // later records keep their order.
+                    let mut failure = DynamoDbBatchItemFailure::default();
+                    failure.item_identifier = sequence;
+                    response.batch_item_failures.push(failure);
+                    break;
+                }
+            }
+        }
+        info!(
+            records = batch.records.len(),
+            events,
+            sent,
+            failures = response.batch_item_failures.len(),
+            "batch processed"
+        );
+        response
+    }
+
+    async fn process(&self, record: &EventRecord, budget: &std::sync::atomic::AtomicU32) -> RecordOutcome {
+        // TTL expiry and any other deletion are housekeeping, never news.
+        if record.event_name == "REMOVE" || record.change.new_image.is_empty() {
+            return RecordOutcome::Skipped;
+        }
+        let new: StateItem = match serde_dynamo::from_item(record.change.new_image.clone()) {
+            Ok(item) => item,
+            Err(e) => {
+                if !is_state_key(record) {
+                    return RecordOutcome::Skipped;
+                }
+                return RecordOutcome::Retry(format!("new image is not a state item: {e}"));
+            }
+        };
+        if ![INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
+            .iter()
+            .any(|p| new.sk.starts_with(p))
+        {
+            return RecordOutcome::Skipped;
+        }
+        let old: Option<StateItem> = if record.change.old_image.is_empty() {
+            None
+        } else {
+            match serde_dynamo::from_item(record.change.old_image.clone()) {
+                Ok(item) => Some(item),
+                Err(e) => return RecordOutcome::Retry(format!("old image is not a state item: {e}")),
+            }
+        };
+        let events = item_events(old.as_ref(), &new, record.change.approximate_creation_date_time);
+        let mut sent = 0;
+        for event in &events {
+            match self.deliver(event, budget).await {
+                Ok(n) => sent += n,
+                Err(reason) => return RecordOutcome::Retry(reason),
+            }
+        }
+        RecordOutcome::Done {
+            events: events.len(),
+            sent,
+        }
+    }
+
+    /// The chain for one event over every destination. Err means "retry the record".
+    async fn deliver(&self, event: &Event, budget: &std::sync::atomic::AtomicU32) -> Result<usize, String> {
+        let payload = serde_json::to_string(event).expect("event serializes");
+        let mut sent = 0;
+        let mut retry = None;
+        for destination in &self.destinations {
+            // 1. filter
+            if !destination.filter.matches(event) {
+                continue;
+            }
+            // 2. dedupe
+            let logged = self
+                .table
+                .delivery_logged(&destination.name, &event.id)
+                .await
+                .map_err(|e: TableError| e.to_string())?;
+            if logged {
+                continue;
+            }
+            // 3. send with retry classification
+            let (outcome, attempts) = send_with_retry(
+                &destination.channel,
+                &destination.name,
+                &event.id,
+                &payload,
+                self.policy,
+                budget,
+            )
+            .await;
+            // 4. record
+            match outcome {
+                Outcome::Sent => {
+                    self.table
+                        .log_delivery(&destination.name, &event.id, "sent", "")
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    sent += 1;
+                }
+                Outcome::Dead(err) => {
+                    error!(route = %destination.name, event_id = %event.id, attempts, error = %err, "delivery failed permanently; dead-lettered in the delivery log");
+                    self.table
+                        .log_delivery(&destination.name, &event.id, "dead", &err.to_string())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Outcome::Deferred(err) => {
+                    // Other destinations still get this event now; the record is retried for
+                    // this one.
+                    retry.get_or_insert(format!("route {}: {err}", destination.name));
+                }
+            }
+        }
+        match retry {
+            Some(reason) => Err(reason),
+            None => Ok(sent),
+        }
+    }
+}
+
+fn is_state_key(record: &EventRecord) -> bool {
+    match record.change.keys.get("sk") {
+        Some(serde_dynamo::AttributeValue::S(sk)) => [INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
+            .iter()
+            .any(|p| sk.starts_with(p)),
+        _ => false,
+    }
+}

@@ -1,0 +1,216 @@
+//! The poller Lambda's core: poll this shard's providers and write what changed.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use super::table::{ProviderMeta, Table, TableError};
+use crate::config::{Config, Platform, ProviderConfig};
+use crate::model::Provider;
+use crate::sources::{
+    DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous, default_limits, statuspage,
+};
+use crate::stream::{META_SK, provider_pk, state_items};
+
+/// The invocation input: an EventBridge schedule event, optionally carrying a shard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct ShardInput {
+    pub shard: Option<u32>,
+    pub shards: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PollerReport {
+    pub providers: usize,
+    pub unchanged: usize,
+    pub changed: usize,
+    pub failed: usize,
+    pub items_written: usize,
+    pub meta_written: usize,
+}
+
+pub struct Poller {
+    providers: Vec<ProviderConfig>,
+    concurrency: usize,
+    fetcher: Fetcher,
+    table: Table,
+    keep_finished: Duration,
+}
+
+/// Which shard a provider belongs to: stable across config edits that do not touch it.
+pub fn shard_of(provider_id: &str, shards: u32) -> u32 {
+    let digest = Sha256::digest(provider_id.as_bytes());
+    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    (n % u64::from(shards.max(1))) as u32
+}
+
+impl Poller {
+    pub fn new(config: &Config, table: Table, keep_finished_days: i64) -> Poller {
+        Poller {
+            providers: config.providers.clone(),
+            concurrency: config.settings.concurrency,
+            fetcher: Fetcher::new(
+                config.settings.allow_private_targets,
+                default_limits(),
+                DEFAULT_MAX_BODY_BYTES,
+            ),
+            table,
+            keep_finished: Duration::days(keep_finished_days),
+        }
+    }
+
+    pub async fn run(&self, input: ShardInput) -> Result<PollerReport, TableError> {
+        let shards = input.shards.unwrap_or(1).max(1);
+        let shard = input.shard.unwrap_or(0) % shards;
+        let mine: Vec<&ProviderConfig> = self
+            .providers
+            .iter()
+            .filter(|p| shard_of(&p.id, shards) == shard)
+            .collect();
+        let mut report = PollerReport {
+            providers: mine.len(),
+            ..PollerReport::default()
+        };
+        let mut polls = futures::stream::iter(mine)
+            .map(|provider| async move { (provider, self.poll(provider).await) })
+            .buffer_unordered(self.concurrency);
+        while let Some((provider, result)) = polls.next().await {
+            match result {
+                Ok(None) => report.unchanged += 1,
+                Ok(Some((items, meta))) => {
+                    report.changed += 1;
+                    report.items_written += items;
+                    report.meta_written += meta;
+                }
+                Err(PollFailure::Source(reason)) => {
+                    report.failed += 1;
+                    warn!(provider = %provider.id, error = %reason, "poll failed; state left unchanged");
+                }
+                Err(PollFailure::Table(err)) => return Err(err),
+            }
+        }
+        info!(
+            shard,
+            shards,
+            providers = report.providers,
+            changed = report.changed,
+            unchanged = report.unchanged,
+            failed = report.failed,
+            items_written = report.items_written,
+            "poll finished"
+        );
+        Ok(report)
+    }
+
+    /// `None` when nothing changed; otherwise (items written, meta written).
+    async fn poll(&self, config: &ProviderConfig) -> Result<Option<(usize, usize)>, PollFailure> {
+        let meta = self.table.meta(&config.id).await.map_err(PollFailure::Table)?;
+        let previous = meta.as_ref().map(|m| Previous {
+            snapshot: None,
+            validators: &m.validators,
+        });
+        let outcome = match config.platform {
+            Platform::Statuspage | Platform::Detect => {
+                statuspage::poll(&self.fetcher, &config.url, previous).await
+            }
+        }
+        .map_err(|e| PollFailure::Source(e.to_string()))?;
+        let PollOutcome::Fetched {
+            snapshot,
+            validators,
+        } = outcome
+        else {
+            return Ok(None);
+        };
+
+        let now = Utc::now();
+        let first_poll = meta.is_none();
+        let baseline_at = meta.as_ref().map_or(now, |m| m.baseline_at);
+        let provider = Provider {
+            id: config.id.clone(),
+            name: config
+                .name
+                .clone()
+                .or_else(|| Some(snapshot.page.name.clone()).filter(|n| !n.is_empty()))
+                .unwrap_or_else(|| config.id.clone()),
+            url: config.url.as_str().trim_end_matches('/').to_owned(),
+        };
+        let items = state_items(
+            &provider,
+            &snapshot,
+            first_poll,
+            baseline_at,
+            now,
+            self.keep_finished,
+        );
+        // Items first, meta last: if the invocation dies in between, the next poll compares
+        // against the old hashes and the conditional puts skip what was already written.
+        let known = meta.as_ref().map(|m| &m.hashes);
+        let mut written = 0;
+        for item in &items {
+            if known.and_then(|h| h.get(&item.sk)) == Some(&item.content_hash) {
+                continue;
+            }
+            if self
+                .table
+                .put_if_changed(item)
+                .await
+                .map_err(PollFailure::Table)?
+            {
+                written += 1;
+            }
+        }
+        let hashes: BTreeMap<String, String> = items
+            .iter()
+            .map(|i| (i.sk.clone(), i.content_hash.clone()))
+            .collect();
+        let new_meta = ProviderMeta {
+            pk: provider_pk(&config.id),
+            sk: META_SK.to_owned(),
+            baseline_at,
+            validators,
+            hashes,
+        };
+        let meta_written = if meta.as_ref() != Some(&new_meta) {
+            self.table
+                .put_meta(&new_meta)
+                .await
+                .map_err(PollFailure::Table)?;
+            1
+        } else {
+            0
+        };
+        if written == 0 && meta_written == 0 {
+            return Ok(None);
+        }
+        Ok(Some((written, meta_written)))
+    }
+}
+
+enum PollFailure {
+    Source(String),
+    Table(TableError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_providers_stably() {
+        let ids: Vec<String> = (0..300).map(|i| format!("provider-{i}")).collect();
+        let mut counts = [0usize; 3];
+        for id in &ids {
+            let shard = shard_of(id, 3);
+            assert_eq!(shard, shard_of(id, 3));
+            counts[shard as usize] += 1;
+        }
+        assert_eq!(counts.iter().sum::<usize>(), 300);
+        assert!(counts.iter().all(|&c| c > 60), "{counts:?}");
+        assert_eq!(shard_of("x", 0), 0);
+    }
+}

@@ -1,0 +1,197 @@
+//! The one DynamoDB table: provider meta, state items (the stream's subject) and the delivery
+//! log. Keys: `pk` (string) and `sk` (string).
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | provider meta (validators, baseline time, item hashes) | `P#<provider>` | `META` |
+//! | incident / maintenance / component | `P#<provider>` | `I#<id>` / `M#<id>` / `C#<id>` |
+//! | delivery log (route, event) | `DLOG#<route>` | `<event id>` |
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::sources::Validators;
+use crate::stream::{META_SK, StateItem, provider_pk};
+
+#[derive(Debug, thiserror::Error)]
+#[error("DynamoDB {operation}: {reason}")]
+pub struct TableError {
+    pub operation: &'static str,
+    pub reason: String,
+}
+
+fn table_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    operation: &'static str,
+    err: SdkError<E, R>,
+) -> TableError {
+    let reason = match err.as_service_error() {
+        Some(service) => format!(
+            "{}: {}",
+            service.code().unwrap_or("error"),
+            service.message().unwrap_or("")
+        ),
+        None => crate::sources::error_chain(&err),
+    };
+    TableError { operation, reason }
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+/// Per-provider bookkeeping of the poller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderMeta {
+    pub pk: String,
+    pub sk: String,
+    pub baseline_at: DateTime<Utc>,
+    pub validators: Validators,
+    /// sk → content hash of the items last written, so unchanged items cost no write.
+    pub hashes: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct DeliveryLogItem<'a> {
+    pk: String,
+    sk: &'a str,
+    status: &'a str,
+    detail: &'a str,
+    at: DateTime<Utc>,
+    expires_at: i64,
+}
+
+#[derive(Clone)]
+pub struct Table {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+}
+
+/// Delivery log entries are kept this long (far beyond the stream's 24 h retention).
+const DELIVERY_LOG_DAYS: i64 = 30;
+
+impl Table {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Table {
+        Table {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(pk)),
+            ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+        ])
+    }
+
+    pub async fn meta(&self, provider_id: &str) -> Result<Option<ProviderMeta>, TableError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Table::key(provider_pk(provider_id), META_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| table_error("GetItem", e))?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| TableError {
+                    operation: "GetItem",
+                    reason: format!("meta of {provider_id} is unreadable: {e}"),
+                })
+            })
+            .transpose()
+    }
+
+    pub async fn put_meta(&self, meta: &ProviderMeta) -> Result<(), TableError> {
+        let item = serde_dynamo::to_item(meta).expect("meta serializes");
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| table_error("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Writes a state item unless the table already holds the same content. Returns whether
+    /// a write happened (a skipped write leaves no stream record).
+    pub async fn put_if_changed(&self, item: &StateItem) -> Result<bool, TableError> {
+        let attributes = serde_dynamo::to_item(item).expect("state item serializes");
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(attributes))
+            .condition_expression("attribute_not_exists(pk) OR content_hash <> :hash")
+            .expression_attribute_values(":hash", AttributeValue::S(item.content_hash.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(table_error("PutItem", err)),
+        }
+    }
+
+    /// Whether (route, event) already has a final outcome (sent or dead-lettered).
+    pub async fn delivery_logged(&self, route: &str, event_id: &str) -> Result<bool, TableError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Table::key(format!("DLOG#{route}"), event_id)))
+            .consistent_read(true)
+            .projection_expression("pk")
+            .send()
+            .await
+            .map_err(|e| table_error("GetItem", e))?;
+        Ok(output.item.is_some())
+    }
+
+    /// Records a final outcome; a concurrent duplicate record is not an error.
+    pub async fn log_delivery(
+        &self,
+        route: &str,
+        event_id: &str,
+        status: &str,
+        detail: &str,
+    ) -> Result<(), TableError> {
+        let now = Utc::now();
+        let item = serde_dynamo::to_item(DeliveryLogItem {
+            pk: format!("DLOG#{route}"),
+            sk: event_id,
+            status,
+            detail,
+            at: now,
+            expires_at: (now + Duration::days(DELIVERY_LOG_DAYS)).timestamp(),
+        })
+        .expect("log item serializes");
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(table_error("PutItem", err)),
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! State as table items, for the serverless shape: the poller writes one item per incident,
+//! maintenance and component, and the notifier turns each item's old and new image into
+//! events with the same [`diff`](crate::diff) the local watcher uses.
+//!
+//! Items carry what the diff needs and nothing volatile, so an unchanged entity produces an
+//! identical item (and the poller skips the write), and a replayed stream record yields the
+//! same events with the same ids.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::diff::{ProviderState, detect_changes};
+use crate::event::Event;
+use crate::model::{Component, Incident, Provider, Snapshot};
+
+pub const INCIDENT_PREFIX: &str = "I#";
+pub const MAINTENANCE_PREFIX: &str = "M#";
+pub const COMPONENT_PREFIX: &str = "C#";
+pub const META_SK: &str = "META";
+
+pub fn provider_pk(provider_id: &str) -> String {
+    format!("P#{provider_id}")
+}
+
+/// One incident, maintenance or component of one provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateItem {
+    pub pk: String,
+    pub sk: String,
+    pub provider_id: String,
+    pub provider_name: String,
+    pub provider_url: String,
+    /// Written by the provider's first poll: the notifier applies the baseline rule.
+    pub baseline: bool,
+    /// When the provider's first poll happened (RFC 3339).
+    pub baseline_at: DateTime<Utc>,
+    /// Hash of the entity, so the poller writes only what changed.
+    pub content_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Incident>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<Incident>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
+    /// TTL (epoch seconds) on finished incidents and maintenances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+fn hash_of<T: Serialize>(value: &T) -> String {
+    let json = serde_json::to_vec(value).expect("model serializes");
+    let digest = Sha256::digest(json);
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The items a snapshot is stored as. Group rows are kept (components reference them) but
+/// never produce events.
+pub fn state_items(
+    provider: &Provider,
+    snapshot: &Snapshot,
+    baseline: bool,
+    baseline_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    keep_finished: Duration,
+) -> Vec<StateItem> {
+    let base = |sk: String, content_hash: String| StateItem {
+        pk: provider_pk(&provider.id),
+        sk,
+        provider_id: provider.id.clone(),
+        provider_name: provider.name.clone(),
+        provider_url: provider.url.clone(),
+        baseline,
+        baseline_at,
+        content_hash,
+        incident: None,
+        maintenance: None,
+        component: None,
+        expires_at: None,
+    };
+    let expiry = |record: &Incident| {
+        record
+            .status
+            .is_finished()
+            .then(|| (now + keep_finished).timestamp())
+    };
+    let mut items = Vec::new();
+    for incident in &snapshot.incidents {
+        let mut item = base(format!("{INCIDENT_PREFIX}{}", incident.id), hash_of(incident));
+        item.expires_at = expiry(incident);
+        item.incident = Some(incident.clone());
+        items.push(item);
+    }
+    for maintenance in &snapshot.maintenances {
+        let mut item = base(
+            format!("{MAINTENANCE_PREFIX}{}", maintenance.id),
+            hash_of(maintenance),
+        );
+        item.expires_at = expiry(maintenance);
+        item.maintenance = Some(maintenance.clone());
+        items.push(item);
+    }
+    for component in &snapshot.components {
+        let mut item = base(
+            format!("{COMPONENT_PREFIX}{}", component.id),
+            hash_of(&(&component.status, &component.name, component.is_group)),
+        );
+        item.component = Some(component.clone());
+        items.push(item);
+    }
+    items
+}
+
+impl StateItem {
+    fn provider(&self) -> Provider {
+        Provider {
+            id: self.provider_id.clone(),
+            name: self.provider_name.clone(),
+            url: self.provider_url.clone(),
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            incidents: self.incident.iter().cloned().collect(),
+            maintenances: self.maintenance.iter().cloned().collect(),
+            components: self.component.iter().cloned().collect(),
+            ..Snapshot::default()
+        }
+    }
+}
+
+/// The events between an item's old and new image. `observed_at` is the stream record's
+/// creation time: stable across replays, so event ids are too.
+pub fn item_events(
+    old: Option<&StateItem>,
+    new: &StateItem,
+    observed_at: DateTime<Utc>,
+) -> Vec<Event> {
+    let provider = new.provider();
+    let after_baseline = ProviderState {
+        baseline_at: Some(new.baseline_at),
+        ..ProviderState::default()
+    };
+    let previous = match old {
+        // The provider's first poll: the baseline rule (announce what is open, once).
+        None if new.baseline => ProviderState::default(),
+        None => after_baseline,
+        // What the watcher knew before this change is what the old image shows, replayed
+        // silently (components recorded, updates marked seen, phase reached).
+        Some(old) => {
+            let known = ProviderState {
+                baseline_at: Some(old.baseline_at),
+                ..ProviderState::default()
+            };
+            detect_changes(&provider, &known, &old.snapshot(), observed_at).state
+        }
+    };
+    detect_changes(&provider, &previous, &new.snapshot(), observed_at).events
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::event::EventType;
+    use crate::model::{IncidentStatus, IncidentUpdate};
+
+    fn t(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 12, minute, 0).unwrap()
+    }
+
+    fn provider() -> Provider {
+        Provider {
+            id: "github".into(),
+            name: "GitHub".into(),
+            url: "https://www.githubstatus.com".into(),
+        }
+    }
+
+    fn snapshot(updates: &[(&str, &str, u32)], component_status: &str) -> Snapshot {
+        let updates: Vec<IncidentUpdate> = updates
+            .iter()
+            .map(|(id, status, minute)| IncidentUpdate {
+                id: (*id).into(),
+                status: (*status).into(),
+                body: format!("update {id}"),
+                created_at: Some(t(*minute)),
+            })
+            .collect();
+        Snapshot {
+            incidents: vec![Incident {
+                id: "inc1".into(),
+                name: "Git failures".into(),
+                status: updates.last().unwrap().status.clone(),
+                impact: "major".into(),
+                url: None,
+                components: vec![],
+                created_at: Some(t(0)),
+                updated_at: updates.last().unwrap().created_at,
+                resolved_at: None,
+                scheduled_for: None,
+                scheduled_until: None,
+                updates,
+            }],
+            components: vec![Component {
+                id: "git".into(),
+                name: "Git Operations".into(),
+                status: component_status.into(),
+                is_group: false,
+                group_id: None,
+                position: Some(1),
+                updated_at: None,
+            }],
+            ..Snapshot::default()
+        }
+    }
+
+    fn items(snap: &Snapshot, baseline: bool) -> Vec<StateItem> {
+        state_items(&provider(), snap, baseline, t(0), t(30), Duration::days(30))
+    }
+
+    fn kinds(events: &[Event]) -> Vec<EventType> {
+        events.iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn unchanged_entities_hash_the_same_and_changes_do_not() {
+        let a = items(&snapshot(&[("u1", "investigating", 1)], "operational"), false);
+        let b = items(&snapshot(&[("u1", "investigating", 1)], "operational"), false);
+        assert_eq!(a, b);
+        let c = items(&snapshot(&[("u1", "investigating", 1), ("u2", "resolved", 5)], "operational"), false);
+        assert_ne!(a[0].content_hash, c[0].content_hash);
+        assert_eq!(a[1].content_hash, c[1].content_hash, "component unchanged");
+        assert_eq!(c[0].expires_at, Some((t(30) + Duration::days(30)).timestamp()));
+        assert_eq!(a[0].expires_at, None, "open incidents never expire");
+    }
+
+    #[test]
+    fn insert_and_modify_images_follow_the_diff_semantics() {
+        // Baseline insert of an open incident: announced once; component silent.
+        let base = items(&snapshot(&[("u1", "investigating", 1)], "major_outage"), true);
+        assert_eq!(kinds(&item_events(None, &base[0], t(2))), [EventType::IncidentCreated]);
+        assert!(item_events(None, &base[1], t(2)).is_empty());
+
+        // Modify: two new updates, one event each, in order.
+        let next = items(
+            &snapshot(&[("u1", "investigating", 1), ("u2", "identified", 3), ("u3", "resolved", 4)], "operational"),
+            false,
+        );
+        assert_eq!(
+            kinds(&item_events(Some(&base[0]), &next[0], t(5))),
+            [EventType::IncidentUpdated, EventType::IncidentResolved]
+        );
+        let component = item_events(Some(&base[1]), &next[1], t(5));
+        assert_eq!(kinds(&component), [EventType::ComponentStatusChanged]);
+        // A replay of the same record gives the same ids.
+        assert_eq!(component, item_events(Some(&base[1]), &next[1], t(5)));
+
+        // After the baseline, an insert already resolved: created then resolved.
+        let late = items(&snapshot(&[("u9", "resolved", 20)], "operational"), false);
+        assert_eq!(
+            kinds(&item_events(None, &late[0], t(21))),
+            [EventType::IncidentCreated, EventType::IncidentResolved]
+        );
+    }
+
+    #[test]
+    fn item_round_trips_through_json() {
+        let item = &items(&snapshot(&[("u1", "investigating", 1)], "operational"), true)[0];
+        let back: StateItem = serde_json::from_value(serde_json::to_value(item).unwrap()).unwrap();
+        assert_eq!(&back, item);
+        assert_eq!(back.incident.unwrap().status, IncidentStatus::Investigating);
+    }
+}
