@@ -224,9 +224,13 @@ pub async fn send_with_retry(
         .sleep(tokio::time::sleep)
         .when(|err: &SendError| {
             err.is_transient()
-                && err.retry_after().is_none_or(|d| d <= policy.max_retry_after)
+                && err
+                    .retry_after()
+                    .is_none_or(|d| d <= policy.max_retry_after)
                 && budget
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                        left.checked_sub(1)
+                    })
                     .is_ok()
         })
         .adjust(|err: &SendError, delay| match (err.retry_after(), delay) {

@@ -48,6 +48,17 @@ pub struct StateItem {
     pub expires_at: Option<i64>,
 }
 
+/// The hash of an incident or maintenance leaves out its components' statuses: Statuspage
+/// lists them as they are now, not as they were, so one component change would otherwise
+/// rewrite every incident that ever touched it, without any news for those incidents.
+fn record_hash(record: &Incident) -> String {
+    let mut stable = record.clone();
+    for component in &mut stable.components {
+        component.status = crate::model::ComponentStatus::Unknown(String::new());
+    }
+    hash_of(&stable)
+}
+
 fn hash_of<T: Serialize>(value: &T) -> String {
     let json = serde_json::to_vec(value).expect("model serializes");
     let digest = Sha256::digest(json);
@@ -86,7 +97,10 @@ pub fn state_items(
     };
     let mut items = Vec::new();
     for incident in &snapshot.incidents {
-        let mut item = base(format!("{INCIDENT_PREFIX}{}", incident.id), hash_of(incident));
+        let mut item = base(
+            format!("{INCIDENT_PREFIX}{}", incident.id),
+            record_hash(incident),
+        );
         item.expires_at = expiry(incident);
         item.incident = Some(incident.clone());
         items.push(item);
@@ -94,7 +108,7 @@ pub fn state_items(
     for maintenance in &snapshot.maintenances {
         let mut item = base(
             format!("{MAINTENANCE_PREFIX}{}", maintenance.id),
-            hash_of(maintenance),
+            record_hash(maintenance),
         );
         item.expires_at = expiry(maintenance);
         item.maintenance = Some(maintenance.clone());
@@ -227,26 +241,65 @@ mod tests {
 
     #[test]
     fn unchanged_entities_hash_the_same_and_changes_do_not() {
-        let a = items(&snapshot(&[("u1", "investigating", 1)], "operational"), false);
-        let b = items(&snapshot(&[("u1", "investigating", 1)], "operational"), false);
+        let a = items(
+            &snapshot(&[("u1", "investigating", 1)], "operational"),
+            false,
+        );
+        let b = items(
+            &snapshot(&[("u1", "investigating", 1)], "operational"),
+            false,
+        );
         assert_eq!(a, b);
-        let c = items(&snapshot(&[("u1", "investigating", 1), ("u2", "resolved", 5)], "operational"), false);
+        let c = items(
+            &snapshot(
+                &[("u1", "investigating", 1), ("u2", "resolved", 5)],
+                "operational",
+            ),
+            false,
+        );
         assert_ne!(a[0].content_hash, c[0].content_hash);
         assert_eq!(a[1].content_hash, c[1].content_hash, "component unchanged");
-        assert_eq!(c[0].expires_at, Some((t(30) + Duration::days(30)).timestamp()));
+        assert_eq!(
+            c[0].expires_at,
+            Some((t(30) + Duration::days(30)).timestamp())
+        );
+
+        // A component's current status shown on an old incident is not a change of it.
+        let mut shown = snapshot(&[("u1", "investigating", 1)], "operational");
+        shown.incidents[0].components = vec![crate::model::AffectedComponent {
+            id: "git".into(),
+            name: "Git Operations".into(),
+            status: "operational".into(),
+        }];
+        let before = items(&shown, false);
+        shown.incidents[0].components[0].status = "major_outage".into();
+        assert_eq!(before[0].content_hash, items(&shown, false)[0].content_hash);
         assert_eq!(a[0].expires_at, None, "open incidents never expire");
     }
 
     #[test]
     fn insert_and_modify_images_follow_the_diff_semantics() {
         // Baseline insert of an open incident: announced once; component silent.
-        let base = items(&snapshot(&[("u1", "investigating", 1)], "major_outage"), true);
-        assert_eq!(kinds(&item_events(None, &base[0], t(2))), [EventType::IncidentCreated]);
+        let base = items(
+            &snapshot(&[("u1", "investigating", 1)], "major_outage"),
+            true,
+        );
+        assert_eq!(
+            kinds(&item_events(None, &base[0], t(2))),
+            [EventType::IncidentCreated]
+        );
         assert!(item_events(None, &base[1], t(2)).is_empty());
 
         // Modify: two new updates, one event each, in order.
         let next = items(
-            &snapshot(&[("u1", "investigating", 1), ("u2", "identified", 3), ("u3", "resolved", 4)], "operational"),
+            &snapshot(
+                &[
+                    ("u1", "investigating", 1),
+                    ("u2", "identified", 3),
+                    ("u3", "resolved", 4),
+                ],
+                "operational",
+            ),
             false,
         );
         assert_eq!(
@@ -268,7 +321,10 @@ mod tests {
 
     #[test]
     fn item_round_trips_through_json() {
-        let item = &items(&snapshot(&[("u1", "investigating", 1)], "operational"), true)[0];
+        let item = &items(
+            &snapshot(&[("u1", "investigating", 1)], "operational"),
+            true,
+        )[0];
         let back: StateItem = serde_json::from_value(serde_json::to_value(item).unwrap()).unwrap();
         assert_eq!(&back, item);
         assert_eq!(back.incident.unwrap().status, IncidentStatus::Investigating);

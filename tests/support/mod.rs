@@ -4,6 +4,8 @@
 
 pub mod fixture;
 pub mod fleet;
+pub mod lambda;
+pub mod moto;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;

@@ -19,7 +19,8 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let aws = aws_config::load_from_env().await;
-    let source = std::env::var("STATUSRELAY_CONFIG").map_err(|_| "STATUSRELAY_CONFIG is not set")?;
+    let source =
+        std::env::var("STATUSRELAY_CONFIG").map_err(|_| "STATUSRELAY_CONFIG is not set")?;
     let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let config = config_source::load(&source, &aws_sdk_ssm::Client::new(&aws)).await?;
     let topic = std::env::var("TOPIC_ARN")

@@ -14,9 +14,13 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let aws = aws_config::load_from_env().await;
-    let source = std::env::var("STATUSRELAY_CONFIG").map_err(|_| "STATUSRELAY_CONFIG is not set")?;
+    let source =
+        std::env::var("STATUSRELAY_CONFIG").map_err(|_| "STATUSRELAY_CONFIG is not set")?;
     let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-    let keep_days = std::env::var("FINISHED_TTL_DAYS").ok().and_then(|d| d.parse().ok()).unwrap_or(30);
+    let keep_days = std::env::var("FINISHED_TTL_DAYS")
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(30);
     let config = config_source::load(&source, &aws_sdk_ssm::Client::new(&aws)).await?;
     let table = Table::new(aws_sdk_dynamodb::Client::new(&aws), table_name);
     let poller = Poller::new(&config, table, keep_days);

@@ -21,7 +21,12 @@ pub async fn load(source: &str, ssm: &aws_sdk_ssm::Client) -> Result<Config, Con
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| failure(format!("cannot read the SSM parameter: {}", crate::sources::error_chain(&e))))?;
+        .map_err(|e| {
+            failure(format!(
+                "cannot read the SSM parameter: {}",
+                crate::sources::error_chain(&e)
+            ))
+        })?;
     let text = output
         .parameter()
         .and_then(|p| p.value())

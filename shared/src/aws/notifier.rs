@@ -17,7 +17,9 @@ use crate::config::Config;
 use crate::delivery::{Outcome, RetryPolicy, send_with_retry};
 use crate::event::Event;
 use crate::routing::RouteFilter;
-use crate::stream::{COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, StateItem, item_events};
+use crate::stream::{
+    COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, StateItem, item_events,
+};
 
 /// The route name SNS deliveries are logged under.
 pub const SNS_ROUTE: &str = "sns";
@@ -36,14 +38,22 @@ pub struct Notifier {
 
 /// What one record's processing came to.
 enum RecordOutcome {
-    Done { events: usize, sent: usize },
+    Done {
+        events: usize,
+        sent: usize,
+    },
     Skipped,
     /// Retry this record (and, per Lambda's rule, everything after it).
     Retry(String),
 }
 
 impl Notifier {
-    pub fn new(config: &Config, table: Table, topic: Option<SnsTopic>, policy: RetryPolicy) -> Notifier {
+    pub fn new(
+        config: &Config,
+        table: Table,
+        topic: Option<SnsTopic>,
+        policy: RetryPolicy,
+    ) -> Notifier {
         let allow_private = config.settings.allow_private_targets;
         let mut destinations: Vec<Destination> = config
             .routes
@@ -102,7 +112,11 @@ impl Notifier {
         response
     }
 
-    async fn process(&self, record: &EventRecord, budget: &std::sync::atomic::AtomicU32) -> RecordOutcome {
+    async fn process(
+        &self,
+        record: &EventRecord,
+        budget: &std::sync::atomic::AtomicU32,
+    ) -> RecordOutcome {
         // TTL expiry and any other deletion are housekeeping, never news.
         if record.event_name == "REMOVE" || record.change.new_image.is_empty() {
             return RecordOutcome::Skipped;
@@ -127,10 +141,16 @@ impl Notifier {
         } else {
             match serde_dynamo::from_item(record.change.old_image.clone()) {
                 Ok(item) => Some(item),
-                Err(e) => return RecordOutcome::Retry(format!("old image is not a state item: {e}")),
+                Err(e) => {
+                    return RecordOutcome::Retry(format!("old image is not a state item: {e}"));
+                }
             }
         };
-        let events = item_events(old.as_ref(), &new, record.change.approximate_creation_date_time);
+        let events = item_events(
+            old.as_ref(),
+            &new,
+            record.change.approximate_creation_date_time,
+        );
         let mut sent = 0;
         for event in &events {
             match self.deliver(event, budget).await {
@@ -145,7 +165,11 @@ impl Notifier {
     }
 
     /// The chain for one event over every destination. Err means "retry the record".
-    async fn deliver(&self, event: &Event, budget: &std::sync::atomic::AtomicU32) -> Result<usize, String> {
+    async fn deliver(
+        &self,
+        event: &Event,
+        budget: &std::sync::atomic::AtomicU32,
+    ) -> Result<usize, String> {
         let payload = serde_json::to_string(event).expect("event serializes");
         let mut sent = 0;
         let mut retry = None;
@@ -205,9 +229,11 @@ impl Notifier {
 
 fn is_state_key(record: &EventRecord) -> bool {
     match record.change.keys.get("sk") {
-        Some(serde_dynamo::AttributeValue::S(sk)) => [INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
-            .iter()
-            .any(|p| sk.starts_with(p)),
+        Some(serde_dynamo::AttributeValue::S(sk)) => {
+            [INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
+                .iter()
+                .any(|p| sk.starts_with(p))
+        }
         _ => false,
     }
 }

@@ -108,7 +108,11 @@ impl Poller {
 
     /// `None` when nothing changed; otherwise (items written, meta written).
     async fn poll(&self, config: &ProviderConfig) -> Result<Option<(usize, usize)>, PollFailure> {
-        let meta = self.table.meta(&config.id).await.map_err(PollFailure::Table)?;
+        let meta = self
+            .table
+            .meta(&config.id)
+            .await
+            .map_err(PollFailure::Table)?;
         let previous = meta.as_ref().map(|m| Previous {
             snapshot: None,
             validators: &m.validators,

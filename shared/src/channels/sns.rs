@@ -36,7 +36,11 @@ fn ascii_subject(text: &str) -> String {
     }
     let out = out.trim();
     // Must begin with a letter, number or punctuation mark.
-    let out = if out.is_empty() { "statusrelay event" } else { out };
+    let out = if out.is_empty() {
+        "statusrelay event"
+    } else {
+        out
+    };
     if out.len() > SUBJECT_MAX {
         format!("{}...", &out[..SUBJECT_MAX - 3])
     } else {
@@ -87,8 +91,14 @@ fn email_body(event: &Event) -> String {
         }
     }
     if let Some(component) = &event.data.component {
-        let old = component.old_status.as_ref().map_or("unknown", |s| s.as_str());
-        lines.push(format!("{}: {old} -> {}", component.name, component.new_status));
+        let old = component
+            .old_status
+            .as_ref()
+            .map_or("unknown", |s| s.as_str());
+        lines.push(format!(
+            "{}: {old} -> {}",
+            component.name, component.new_status
+        ));
     }
     if let Some(update) = &event.data.update {
         let when = update
@@ -137,7 +147,11 @@ pub fn build_message(event: &Event, payload: &str) -> SnsMessage {
     if let Some(incident) = &event.data.incident {
         attributes.push(("impact", "String", incident.impact.to_string()));
         attributes.push(("status", "String", incident.status.to_string()));
-        let names: Vec<&str> = incident.components.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = incident
+            .components
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         if !names.is_empty() {
             attributes.push((
                 "components",
@@ -217,7 +231,14 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
         }
         SdkError::ServiceError(service) => matches!(
             service.err().code(),
-            Some("Throttled" | "Throttling" | "InternalError" | "InternalFailure" | "KMSThrottling" | "ServiceUnavailable")
+            Some(
+                "Throttled"
+                    | "Throttling"
+                    | "InternalError"
+                    | "InternalFailure"
+                    | "KMSThrottling"
+                    | "ServiceUnavailable"
+            )
         ),
         _ => false,
     };
@@ -305,7 +326,11 @@ mod tests {
                 ("kind", "String", "incident".to_owned()),
                 ("impact", "String", "major".to_owned()),
                 ("status", "String", "resolved".to_owned()),
-                ("components", "String.Array", "[\"Git Operations\"]".to_owned()),
+                (
+                    "components",
+                    "String.Array",
+                    "[\"Git Operations\"]".to_owned()
+                ),
             ]
         );
     }

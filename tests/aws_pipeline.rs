@@ -1,0 +1,475 @@
+//! The serverless pipeline end to end on a moto server, through the real Rust SDK and the real
+//! Lambda binaries driven over the Lambda Runtime API:
+//! status page → poller → DynamoDB (conditional writes) → the stream records read back →
+//! notifier → webhook receiver and SNS → SQS subscription with a filter policy.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use chrono::Duration as Span;
+use serde_json::{Value, json};
+use support::fixture::{Page, epoch};
+use support::lambda::{Function, RuntimeApi};
+use support::moto::Moto;
+use support::*;
+
+const TABLE: &str = "statusrelay";
+
+struct Cloud {
+    moto: Moto,
+    ddb: aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    sqs: aws_sdk_sqs::Client,
+    topic_arn: String,
+    queue_url: String,
+    stream_arn: String,
+    iterators: HashMap<String, Option<String>>,
+}
+
+impl Cloud {
+    /// The table, topic and a filtered SQS subscription, as infra/template.yaml creates them.
+    async fn start() -> Cloud {
+        let moto = Moto::start().await;
+        let sdk = moto.sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .unwrap()
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        let table = ddb
+            .create_table()
+            .table_name(TABLE)
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .billing_mode(BillingMode::PayPerRequest)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let stream_arn = table
+            .table_description()
+            .unwrap()
+            .latest_stream_arn()
+            .unwrap()
+            .to_owned();
+        ddb.update_time_to_live()
+            .table_name(TABLE)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name("expires_at")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let topic_arn = sns
+            .create_topic()
+            .name("statusrelay-events")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn()
+            .unwrap()
+            .to_owned();
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name("github-outages")
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:github-outages");
+        // A notification group with no code: GitHub incidents opening or resolving.
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(&queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .attributes(
+                "FilterPolicy",
+                json!({"provider": ["github"], "event_type": ["incident.created", "incident.resolved"]}).to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Cloud {
+            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+            moto,
+            ddb,
+            sqs,
+            topic_arn,
+            queue_url,
+            stream_arn,
+            iterators: HashMap::new(),
+        }
+    }
+
+    /// New stream records since the last call that pass the template's FilterCriteria (state
+    /// items only, inserts and modifications), as the Lambda event Lambda would deliver.
+    async fn stream_batch(&mut self) -> (Value, usize) {
+        let description = self
+            .streams
+            .describe_stream()
+            .stream_arn(&self.stream_arn)
+            .send()
+            .await
+            .unwrap();
+        let shards: Vec<String> = description
+            .stream_description()
+            .unwrap()
+            .shards()
+            .iter()
+            .filter_map(|s| s.shard_id().map(str::to_owned))
+            .collect();
+        let mut records = Vec::new();
+        for shard in shards {
+            let iterator = match self.iterators.get(&shard) {
+                Some(Some(iterator)) => iterator.clone(),
+                Some(None) => continue,
+                None => self
+                    .streams
+                    .get_shard_iterator()
+                    .stream_arn(&self.stream_arn)
+                    .shard_id(&shard)
+                    .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                    .send()
+                    .await
+                    .unwrap()
+                    .shard_iterator()
+                    .unwrap()
+                    .to_owned(),
+            };
+            let output = self
+                .streams
+                .get_records()
+                .shard_iterator(iterator)
+                .send()
+                .await
+                .unwrap();
+            records.extend(output.records().iter().cloned());
+            self.iterators
+                .insert(shard, output.next_shard_iterator().map(str::to_owned));
+        }
+        let records: Vec<_> = records
+            .into_iter()
+            .filter(|r| {
+                let d = r.dynamodb().unwrap();
+                let sk = d
+                    .keys()
+                    .and_then(|k| k.get("sk"))
+                    .and_then(|v| v.as_s().ok())
+                    .unwrap();
+                let name = r.event_name().unwrap().as_str();
+                ["I#", "M#", "C#"].iter().any(|p| sk.starts_with(p))
+                    && (name == "INSERT" || name == "MODIFY")
+            })
+            .collect();
+        let count = records.len();
+        let records: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                let d = r.dynamodb().unwrap();
+                let item = |image: Option<&HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+                    serde_json::to_value(serde_dynamo::Item::from(image.cloned().unwrap_or_default())).unwrap()
+                };
+                json!({
+                    "eventID": r.event_id(),
+                    "eventName": r.event_name().unwrap().as_str(),
+                    "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": "us-east-1",
+                    "dynamodb": {
+                        "ApproximateCreationDateTime": d.approximate_creation_date_time().unwrap().secs(),
+                        "Keys": item(d.keys.as_ref()),
+                        "NewImage": item(d.new_image.as_ref()),
+                        "OldImage": item(d.old_image.as_ref()),
+                        "SequenceNumber": d.sequence_number(),
+                        "SizeBytes": d.size_bytes(),
+                        "StreamViewType": "NEW_AND_OLD_IMAGES"
+                    },
+                    "eventSourceARN": self.stream_arn
+                })
+            })
+            .collect();
+        (json!({ "Records": records }), count)
+    }
+
+    /// Event types of the messages the filtered queue received since the last call.
+    async fn queue_types(&self) -> Vec<String> {
+        let mut types = Vec::new();
+        loop {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = output.messages();
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                let body: Value = serde_json::from_str(message.body().unwrap())
+                    .expect("raw delivery of the event JSON");
+                types.push(body["type"].as_str().unwrap().to_owned());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        types
+    }
+
+    async fn item_count(&self) -> i32 {
+        self.ddb
+            .scan()
+            .table_name(TABLE)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap()
+            .count()
+    }
+}
+
+struct Functions {
+    poller_api: RuntimeApi,
+    notifier_api: RuntimeApi,
+    _poller: Function,
+    _notifier: Function,
+}
+
+async fn start_functions(cloud: &Cloud, config: &std::path::Path) -> Functions {
+    let mut env = cloud.moto.env();
+    env.push(("STATUSRELAY_CONFIG".into(), config.display().to_string()));
+    env.push(("TABLE_NAME".into(), TABLE.into()));
+    let poller_api = RuntimeApi::start().await;
+    let poller = Function::spawn("statusrelay-poller", &poller_api, &env);
+    env.push(("TOPIC_ARN".into(), cloud.topic_arn.clone()));
+    let notifier_api = RuntimeApi::start().await;
+    let notifier = Function::spawn("statusrelay-notifier", &notifier_api, &env);
+    Functions {
+        poller_api,
+        notifier_api,
+        _poller: poller,
+        _notifier: notifier,
+    }
+}
+
+fn schedule_event() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/events/schedule.json"))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn failures(response: &Value) -> Vec<String> {
+    response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
+    let mut cloud = Cloud::start().await;
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    let config = work.write_config(&format!(
+        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"github\"\nname = \"GitHub\"\nurl = \"{}\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
+        server.url("github"),
+        receiver.url()
+    ));
+    let t0 = epoch();
+    let mut page = Page::realistic("GitHub", &server.url("github"));
+    let leaves = page.leaf_ids();
+    page.open_incident(
+        "Degraded Codespaces",
+        "minor",
+        &leaves[16..17],
+        "Investigating.",
+        t0 - Span::minutes(30),
+    );
+    server.publish("github", &page);
+    let functions = start_functions(&cloud, &config).await;
+
+    // 1. First poll: every item is written once, flagged as baseline.
+    let report = functions
+        .poller_api
+        .invoke(&schedule_event())
+        .await
+        .unwrap();
+    assert_eq!(report["changed"], 1, "{report}");
+    // The 50 incidents of incidents.json (the open one and 49 of history) and 35 components,
+    // plus the provider meta.
+    assert_eq!(report["items_written"], 85, "{report}");
+    assert_eq!(report["meta_written"], 1);
+    assert_eq!(cloud.item_count().await, 86);
+    let (batch, records) = cloud.stream_batch().await;
+    assert_eq!(records, 85);
+
+    // The notifier applies the baseline rule: only the open incident is announced.
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    assert_eq!(receiver.delivered_types(), ["incident.created"]);
+    assert_eq!(cloud.queue_types().await, ["incident.created"]);
+
+    // 2. An idle poll: 304s, no write, no stream record.
+    let report = functions
+        .poller_api
+        .invoke(&schedule_event())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report["unchanged"].as_u64(),
+            report["items_written"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{report}"
+    );
+    assert_eq!(cloud.stream_batch().await.1, 0);
+
+    // 3. The same batch delivered again (at-least-once): nothing is sent twice.
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    assert!(failures(&response).is_empty());
+    assert_eq!(receiver.received().len(), 1);
+    assert!(cloud.queue_types().await.is_empty());
+
+    // 4. A new incident takes Git down; the webhook is failing for the first invocation.
+    let git = leaves[0].clone();
+    let incident = page.open_incident(
+        "Git operations failing",
+        "major",
+        std::slice::from_ref(&git),
+        "Investigating git push failures.",
+        t0 + Span::minutes(5),
+    );
+    page.set_component(&git, "major_outage", t0 + Span::minutes(5));
+    server.publish("github", &page);
+    let report = functions
+        .poller_api
+        .invoke(&schedule_event())
+        .await
+        .unwrap();
+    assert_eq!(
+        report["items_written"], 2,
+        "only the new incident and the changed component: {report}"
+    );
+    let (batch, records) = cloud.stream_batch().await;
+    assert_eq!(records, 2);
+    receiver.plan([
+        Answer::Status(503),
+        Answer::Status(503),
+        Answer::Status(503),
+    ]);
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    let failed = failures(&response);
+    assert_eq!(failed.len(), 1, "{response}");
+    let incident_record = batch["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dynamodb"]["Keys"]["sk"]["S"] == format!("I#{incident}"))
+        .unwrap();
+    assert_eq!(
+        failed[0],
+        incident_record["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .unwrap()
+    );
+    assert_eq!(
+        receiver.delivered().len(),
+        1,
+        "nothing new got through the failing webhook"
+    );
+    assert_eq!(
+        cloud.queue_types().await,
+        ["incident.created"],
+        "SNS is a destination of its own and got it"
+    );
+
+    // Lambda retries the batch: the webhook now gets the events, SNS is not published twice.
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    assert_eq!(
+        receiver.delivered_types()[1..],
+        ["incident.created", "component.status_changed"]
+    );
+    let ids: Vec<String> = receiver.received()[1..]
+        .iter()
+        .map(|r| r.header("webhook-id"))
+        .collect();
+    assert!(
+        ids[..4].iter().all(|id| id == &ids[0]),
+        "retries keep the event id: {ids:?}"
+    );
+    assert!(cloud.queue_types().await.is_empty());
+
+    // 5. Resolution: the filtered queue gets it; the component event is filtered out of it.
+    page.post_update(&incident, "resolved", "Resolved.", t0 + Span::minutes(30));
+    page.set_component(&git, "operational", t0 + Span::minutes(30));
+    server.publish("github", &page);
+    functions
+        .poller_api
+        .invoke(&schedule_event())
+        .await
+        .unwrap();
+    let (batch, _) = cloud.stream_batch().await;
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    assert!(failures(&response).is_empty());
+    assert_eq!(
+        receiver.delivered_types()[3..],
+        ["incident.resolved", "component.status_changed"]
+    );
+    assert_eq!(cloud.queue_types().await, ["incident.resolved"]);
+    let resolved = receiver.delivered()[3].json();
+    assert_eq!(resolved["data"]["incident"]["id"], incident.as_str());
+    assert_eq!(
+        resolved["data"]["update"]["created_at"],
+        "2026-11-20T08:30:00Z"
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
