@@ -110,12 +110,12 @@ impl Cloud {
             .queue_url()
             .unwrap()
             .to_owned();
-        let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:github-outages");
+        let queue_arn = "arn:aws:sqs:us-east-1:123456789012:github-outages";
         // A notification group with no code: GitHub incidents opening or resolving.
         sns.subscribe()
             .topic_arn(&topic_arn)
             .protocol("sqs")
-            .endpoint(&queue_arn)
+            .endpoint(queue_arn)
             .attributes("RawMessageDelivery", "true")
             .attributes(
                 "FilterPolicy",

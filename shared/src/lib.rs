@@ -17,6 +17,8 @@ pub mod net;
 pub mod routing;
 pub mod signing;
 pub mod sources;
+#[cfg(feature = "sqlite")]
 pub mod store;
 pub mod stream;
+#[cfg(feature = "sqlite")]
 pub mod watcher;

@@ -1,6 +1,7 @@
 //! The poller Lambda's core: poll this shard's providers and write what changed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 use chrono::{Duration, Utc};
 use futures::StreamExt;
@@ -34,6 +35,10 @@ pub struct PollerReport {
 }
 
 pub struct Poller {
+    /// Provider meta as last read or written. The poller runs with reserved concurrency 1,
+    /// so it is the table's only meta writer and a warm container can trust its own copy:
+    /// idle polls then cost no read either.
+    meta_cache: Mutex<HashMap<String, ProviderMeta>>,
     providers: Vec<ProviderConfig>,
     concurrency: usize,
     fetcher: Fetcher,
@@ -51,6 +56,7 @@ pub fn shard_of(provider_id: &str, shards: u32) -> u32 {
 impl Poller {
     pub fn new(config: &Config, table: Table, keep_finished_days: i64) -> Poller {
         Poller {
+            meta_cache: Mutex::new(HashMap::new()),
             providers: config.providers.clone(),
             concurrency: config.settings.concurrency,
             fetcher: Fetcher::new(
@@ -108,11 +114,20 @@ impl Poller {
 
     /// `None` when nothing changed; otherwise (items written, meta written).
     async fn poll(&self, config: &ProviderConfig) -> Result<Option<(usize, usize)>, PollFailure> {
-        let meta = self
-            .table
-            .meta(&config.id)
-            .await
-            .map_err(PollFailure::Table)?;
+        let meta = match self.cached_meta(&config.id) {
+            Some(meta) => Some(meta),
+            None => {
+                let meta = self
+                    .table
+                    .meta(&config.id)
+                    .await
+                    .map_err(PollFailure::Table)?;
+                if let Some(meta) = &meta {
+                    self.cache_meta(meta);
+                }
+                meta
+            }
+        };
         let previous = meta.as_ref().map(|m| Previous {
             snapshot: None,
             validators: &m.validators,
@@ -184,6 +199,7 @@ impl Poller {
                 .put_meta(&new_meta)
                 .await
                 .map_err(PollFailure::Table)?;
+            self.cache_meta(&new_meta);
             1
         } else {
             0
@@ -192,6 +208,18 @@ impl Poller {
             return Ok(None);
         }
         Ok(Some((written, meta_written)))
+    }
+}
+
+impl Poller {
+    fn cached_meta(&self, provider_id: &str) -> Option<ProviderMeta> {
+        let cache = self.meta_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(provider_pk(provider_id).as_str()).cloned()
+    }
+
+    fn cache_meta(&self, meta: &ProviderMeta) {
+        let mut cache = self.meta_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(meta.pk.clone(), meta.clone());
     }
 }
 
