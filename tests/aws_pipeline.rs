@@ -8,10 +8,6 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TimeToLiveSpecification,
-};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use chrono::Duration as Span;
 use serde_json::{Value, json};
@@ -39,54 +35,7 @@ impl Cloud {
         let moto = Moto::start().await;
         let sdk = moto.sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-        let key = |name: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .unwrap()
-        };
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap()
-        };
-        let table = ddb
-            .create_table()
-            .table_name(TABLE)
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .attribute_definitions(attr("pk"))
-            .attribute_definitions(attr("sk"))
-            .billing_mode(BillingMode::PayPerRequest)
-            .stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::NewAndOldImages)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let stream_arn = table
-            .table_description()
-            .unwrap()
-            .latest_stream_arn()
-            .unwrap()
-            .to_owned();
-        ddb.update_time_to_live()
-            .table_name(TABLE)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name("expires_at")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
+        let stream_arn = support::moto::create_state_table(&ddb, TABLE, true)
             .await
             .unwrap();
 

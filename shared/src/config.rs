@@ -72,6 +72,22 @@ pub struct ProviderConfig {
     pub platform: Platform,
 }
 
+impl ProviderConfig {
+    /// The provider as events name it: the configured name, else the page's own, else the id.
+    pub fn provider(&self, page_name: &str) -> crate::model::Provider {
+        let name = self
+            .name
+            .clone()
+            .or_else(|| Some(page_name.to_owned()).filter(|n| !n.is_empty()))
+            .unwrap_or_else(|| self.id.clone());
+        crate::model::Provider {
+            id: self.id.clone(),
+            name,
+            url: self.url.as_str().trim_end_matches('/').to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RouteConfig {
     pub name: String,

@@ -7,13 +7,12 @@ use chrono::{Duration, Utc};
 use futures::StreamExt;
 use tracing::{debug, info, warn};
 
-use crate::config::{Config, Platform, ProviderConfig, RouteConfig};
+use crate::config::{Config, ProviderConfig, RouteConfig};
 use crate::delivery::{DeliveryReport, Dispatcher, RetryPolicy};
 use crate::diff::detect_changes;
 use crate::event::Event;
-use crate::model::Provider;
 use crate::sources::{
-    DEFAULT_MAX_BODY_BYTES, Fetcher, PollError, PollOutcome, Previous, default_limits, statuspage,
+    self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollError, PollOutcome, Previous, default_limits,
 };
 use crate::store::{Store, StoreError};
 
@@ -115,14 +114,9 @@ impl Watcher {
             snapshot: Some(snapshot),
             validators: &stored.validators,
         });
-        let outcome = match config.platform {
-            // Statuspage (and its incident.io copy) is the only platform so far; detection is
-            // its document-shape check, which fails clearly on anything else.
-            Platform::Statuspage | Platform::Detect => {
-                statuspage::poll(&self.fetcher, &config.url, previous).await
-            }
-        }
-        .map_err(PollFailure::Source)?;
+        let outcome = sources::poll(&self.fetcher, config, previous)
+            .await
+            .map_err(PollFailure::Source)?;
         let (snapshot, validators) = match outcome {
             PollOutcome::Unchanged => {
                 debug!(provider = %config.id, "not modified");
@@ -133,15 +127,7 @@ impl Watcher {
                 validators,
             } => (snapshot, validators),
         };
-        let provider = Provider {
-            id: config.id.clone(),
-            name: config
-                .name
-                .clone()
-                .or_else(|| Some(snapshot.page.name.clone()).filter(|n| !n.is_empty()))
-                .unwrap_or_else(|| config.id.clone()),
-            url: config.url.as_str().trim_end_matches('/').to_owned(),
-        };
+        let provider = config.provider(&snapshot.page.name);
         let changes = detect_changes(&provider, &stored.state, &snapshot, Utc::now());
         if changes.state == stored.state
             && changes.events.is_empty()

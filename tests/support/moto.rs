@@ -85,3 +85,64 @@ impl Moto {
         .collect()
     }
 }
+
+/// The state table as infra/template.yaml defines it (pk/sk strings, on demand, TTL on
+/// `expires_at`), with its stream when asked. Returns the stream ARN.
+pub async fn create_state_table(
+    ddb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    stream: bool,
+) -> Option<String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let mut request = ddb
+        .create_table()
+        .table_name(name)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .billing_mode(BillingMode::PayPerRequest);
+    if stream {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        );
+    }
+    let table = request.send().await.unwrap();
+    ddb.update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires_at")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    table
+        .table_description()
+        .and_then(|d| d.latest_stream_arn())
+        .map(str::to_owned)
+}

@@ -7,22 +7,23 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use statusrelay_core::aws::notifier::Notifier;
-use statusrelay_core::aws::{config_source, table::Table};
+use statusrelay_core::aws::{config_source, init_logging, required_env, table::Table};
 use statusrelay_core::channels::sns::SnsTopic;
 use statusrelay_core::delivery::RetryPolicy;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .without_time()
-        .init();
+    init_logging();
     let aws = aws_config::load_from_env().await;
-    let source =
-        std::env::var("STATUSRELAY_CONFIG").map_err(|_| "STATUSRELAY_CONFIG is not set")?;
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-    let config = config_source::load(&source, &aws_sdk_ssm::Client::new(&aws)).await?;
+    let config = config_source::load(
+        &required_env("STATUSRELAY_CONFIG")?,
+        &aws_sdk_ssm::Client::new(&aws),
+    )
+    .await?;
+    let table = Table::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        required_env("TABLE_NAME")?,
+    );
     let topic = std::env::var("TOPIC_ARN")
         .ok()
         .filter(|arn| !arn.is_empty())
@@ -35,7 +36,6 @@ async fn main() -> Result<(), Error> {
         retries_per_run: 10,
         max_retry_after: Duration::from_secs(5),
     };
-    let table = Table::new(aws_sdk_dynamodb::Client::new(&aws), table_name);
     let notifier = Notifier::new(&config, table, topic, policy);
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {

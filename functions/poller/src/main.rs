@@ -4,25 +4,25 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use statusrelay_core::aws::poller::{Poller, PollerReport, ShardInput};
-use statusrelay_core::aws::{config_source, table::Table};
+use statusrelay_core::aws::{config_source, init_logging, required_env, table::Table};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .without_time()
-        .init();
+    init_logging();
     let aws = aws_config::load_from_env().await;
-    let source =
-        std::env::var("STATUSRELAY_CONFIG").map_err(|_| "STATUSRELAY_CONFIG is not set")?;
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    let config = config_source::load(
+        &required_env("STATUSRELAY_CONFIG")?,
+        &aws_sdk_ssm::Client::new(&aws),
+    )
+    .await?;
+    let table = Table::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        required_env("TABLE_NAME")?,
+    );
     let keep_days = std::env::var("FINISHED_TTL_DAYS")
         .ok()
         .and_then(|d| d.parse().ok())
         .unwrap_or(30);
-    let config = config_source::load(&source, &aws_sdk_ssm::Client::new(&aws)).await?;
-    let table = Table::new(aws_sdk_dynamodb::Client::new(&aws), table_name);
     let poller = Poller::new(&config, table, keep_days);
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -10,10 +10,9 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::table::{ProviderMeta, Table, TableError};
-use crate::config::{Config, Platform, ProviderConfig};
-use crate::model::Provider;
+use crate::config::{Config, ProviderConfig};
 use crate::sources::{
-    DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous, default_limits, statuspage,
+    self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous, default_limits,
 };
 use crate::stream::{META_SK, provider_pk, state_items};
 
@@ -132,12 +131,9 @@ impl Poller {
             snapshot: None,
             validators: &m.validators,
         });
-        let outcome = match config.platform {
-            Platform::Statuspage | Platform::Detect => {
-                statuspage::poll(&self.fetcher, &config.url, previous).await
-            }
-        }
-        .map_err(|e| PollFailure::Source(e.to_string()))?;
+        let outcome = sources::poll(&self.fetcher, config, previous)
+            .await
+            .map_err(|e| PollFailure::Source(e.to_string()))?;
         let PollOutcome::Fetched {
             snapshot,
             validators,
@@ -149,15 +145,7 @@ impl Poller {
         let now = Utc::now();
         let first_poll = meta.is_none();
         let baseline_at = meta.as_ref().map_or(now, |m| m.baseline_at);
-        let provider = Provider {
-            id: config.id.clone(),
-            name: config
-                .name
-                .clone()
-                .or_else(|| Some(snapshot.page.name.clone()).filter(|n| !n.is_empty()))
-                .unwrap_or_else(|| config.id.clone()),
-            url: config.url.as_str().trim_end_matches('/').to_owned(),
-        };
+        let provider = config.provider(&snapshot.page.name);
         let items = state_items(
             &provider,
             &snapshot,

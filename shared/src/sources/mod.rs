@@ -11,6 +11,7 @@ use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::config::{Platform, ProviderConfig};
 use crate::model::Snapshot;
 use crate::net::{self, HttpLimits};
 
@@ -83,6 +84,21 @@ impl PollError {
             line: err.line(),
             column: err.column(),
             reason,
+        }
+    }
+}
+
+/// Polls a configured provider with its platform's source.
+pub async fn poll(
+    fetcher: &Fetcher,
+    provider: &ProviderConfig,
+    previous: Option<Previous<'_>>,
+) -> Result<PollOutcome, PollError> {
+    match provider.platform {
+        // Statuspage (and its incident.io copy) is the only platform so far; detection is its
+        // document-shape check, which fails clearly on anything else.
+        Platform::Statuspage | Platform::Detect => {
+            statuspage::poll(fetcher, &provider.url, previous).await
         }
     }
 }
