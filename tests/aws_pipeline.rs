@@ -227,8 +227,21 @@ struct Functions {
 }
 
 async fn start_functions(cloud: &Cloud, config: &std::path::Path) -> Functions {
+    // The config lives in SSM Parameter Store, as the template deploys it.
+    let sdk = cloud.moto.sdk_config().await;
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name("/statusrelay/config")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(std::fs::read_to_string(config).unwrap())
+        .send()
+        .await
+        .unwrap();
     let mut env = cloud.moto.env();
-    env.push(("STATUSRELAY_CONFIG".into(), config.display().to_string()));
+    env.push((
+        "STATUSRELAY_CONFIG".into(),
+        "ssm:/statusrelay/config".into(),
+    ));
     env.push(("TABLE_NAME".into(), TABLE.into()));
     let poller_api = RuntimeApi::start().await;
     let poller = Function::spawn("statusrelay-poller", &poller_api, &env);
@@ -320,6 +333,19 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
         "{report}"
     );
     assert_eq!(cloud.stream_batch().await.1, 0);
+
+    // A sharded schedule: each provider belongs to exactly one of the shards.
+    let mut polled = 0;
+    for shard in 0..2 {
+        let report = functions
+            .poller_api
+            .invoke(&json!({"shard": shard, "shards": 2}))
+            .await
+            .unwrap();
+        polled += report["providers"].as_u64().unwrap();
+        assert_eq!(report["items_written"], 0);
+    }
+    assert_eq!(polled, 1);
 
     // 3. The same batch delivered again (at-least-once): nothing is sent twice.
     let response = functions.notifier_api.invoke(&batch).await.unwrap();
