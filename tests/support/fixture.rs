@@ -470,25 +470,23 @@ impl Page {
 
     /// The 50 most recent incidents, newest first.
     pub fn incidents_json(&self) -> String {
-        let mut list: Vec<&Incident> = self.incidents.iter().collect();
-        list.sort_by_key(|i| std::cmp::Reverse(i.created));
-        let list: Vec<Value> = list
-            .into_iter()
-            .take(50)
-            .map(|i| self.incident_json(i))
-            .collect();
-        json!({"page": self.page_json(), "incidents": list}).to_string()
+        json!({"page": self.page_json(), "incidents": self.newest_fifty(&self.incidents)})
+            .to_string()
     }
 
     pub fn maintenances_json(&self) -> String {
-        let mut list: Vec<&Incident> = self.maintenances.iter().collect();
+        json!({"page": self.page_json(), "scheduled_maintenances": self.newest_fifty(&self.maintenances)})
+            .to_string()
+    }
+
+    /// Statuspage lists return the 50 most recently created records, newest first.
+    fn newest_fifty(&self, records: &[Incident]) -> Vec<Value> {
+        let mut list: Vec<&Incident> = records.iter().collect();
         list.sort_by_key(|i| std::cmp::Reverse(i.created));
-        let list: Vec<Value> = list
-            .into_iter()
+        list.into_iter()
             .take(50)
             .map(|i| self.incident_json(i))
-            .collect();
-        json!({"page": self.page_json(), "scheduled_maintenances": list}).to_string()
+            .collect()
     }
 }
 
