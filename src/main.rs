@@ -9,9 +9,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use statusrelay_core::config::Config;
 use statusrelay_core::model::Snapshot;
-use statusrelay_core::sources::{
-    DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, default_limits, statuspage,
-};
+use statusrelay_core::net::HttpLimits;
+use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, statuspage};
 use statusrelay_core::store::Store;
 use statusrelay_core::watcher::Watcher;
 use tokio::sync::Notify;
@@ -184,7 +183,7 @@ async fn check(url: &str, json: bool, allow_private: bool) -> Result<()> {
     }
     let path = base.path().trim_end_matches('/').to_owned();
     base.set_path(&path);
-    let fetcher = Fetcher::new(allow_private, default_limits(), DEFAULT_MAX_BODY_BYTES);
+    let fetcher = Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
     let snapshot = match statuspage::poll(&fetcher, &base, None)
         .await
         .with_context(|| format!("{url}: not readable as a Statuspage-compatible page"))?

@@ -38,15 +38,21 @@ impl SigningKey {
         Ok(SigningKey(key))
     }
 
-    /// The `webhook-signature` header value for one attempt.
-    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+    /// The MAC over the signed content `{id}.{timestamp}.{body}`.
+    fn mac(&self, id: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");
         mac.update(body);
-        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+        mac
+    }
+
+    /// The `webhook-signature` header value for one attempt.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let tag = self.mac(id, timestamp, body).finalize().into_bytes();
+        format!("v1,{}", STANDARD.encode(tag))
     }
 
     /// Checks a `webhook-signature` header (space-separated list) in constant time.
@@ -58,14 +64,9 @@ impl SigningKey {
             let Ok(expected) = STANDARD.decode(encoded) else {
                 return false;
             };
-            let mut mac =
-                Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-            mac.update(id.as_bytes());
-            mac.update(b".");
-            mac.update(timestamp.to_string().as_bytes());
-            mac.update(b".");
-            mac.update(body);
-            mac.verify_slice(&expected).is_ok()
+            self.mac(id, timestamp, body)
+                .verify_slice(&expected)
+                .is_ok()
         })
     }
 }

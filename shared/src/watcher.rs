@@ -11,9 +11,8 @@ use crate::config::{Config, ProviderConfig, RouteConfig};
 use crate::delivery::{DeliveryReport, Dispatcher, RetryPolicy};
 use crate::diff::detect_changes;
 use crate::event::Event;
-use crate::sources::{
-    self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollError, PollOutcome, Previous, default_limits,
-};
+use crate::net::HttpLimits;
+use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollError, PollOutcome, Previous};
 use crate::store::{Store, StoreError};
 
 /// Finished events are kept this long in the store for inspection.
@@ -49,7 +48,7 @@ impl Watcher {
             providers: config.providers.clone(),
             routes: config.routes.clone(),
             concurrency: config.settings.concurrency,
-            fetcher: Fetcher::new(allow_private, default_limits(), DEFAULT_MAX_BODY_BYTES),
+            fetcher: Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES),
             dispatcher: Dispatcher::new(&config.routes, allow_private, policy),
             store,
         }

@@ -11,9 +11,8 @@ use tracing::{info, warn};
 
 use super::table::{ProviderMeta, Table, TableError};
 use crate::config::{Config, ProviderConfig};
-use crate::sources::{
-    self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous, default_limits,
-};
+use crate::net::HttpLimits;
+use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous};
 use crate::stream::{META_SK, provider_pk, state_items};
 
 /// The invocation input: an EventBridge schedule event, optionally carrying a shard.
@@ -60,7 +59,7 @@ impl Poller {
             concurrency: config.settings.concurrency,
             fetcher: Fetcher::new(
                 config.settings.allow_private_targets,
-                default_limits(),
+                HttpLimits::default(),
                 DEFAULT_MAX_BODY_BYTES,
             ),
             table,

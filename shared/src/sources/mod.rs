@@ -4,7 +4,6 @@
 pub mod statuspage;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
@@ -262,12 +261,4 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// Default limits for status page requests.
-pub fn default_limits() -> HttpLimits {
-    HttpLimits {
-        connect_timeout: Duration::from_secs(5),
-        total_timeout: Duration::from_secs(20),
-    }
 }
