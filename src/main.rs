@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use statusrelay_core::config::Config;
+use statusrelay_core::channels::Clients;
+use statusrelay_core::config::{ChannelConfig, Config, ssm_references};
+use statusrelay_core::delivery::test_route::send_test;
 use statusrelay_core::model::Snapshot;
 use statusrelay_core::net::HttpLimits;
 use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, statuspage};
@@ -62,6 +64,14 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Send a clearly marked test incident to every destination of a route and report
+    /// each destination's answer.
+    TestRoute {
+        /// The route's name.
+        name: String,
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -108,23 +118,82 @@ async fn dispatch(command: Command) -> Result<()> {
             allow_private,
         } => check(&url, json, allow_private).await,
         Command::Validate { config } => {
-            let config = Config::load(&config)?;
+            let config = load_config(&config).await?;
             println!(
-                "{}: ok ({} providers, {} routes, state {})",
+                "{}: ok ({} providers, {} destinations, {} routes, state {})",
                 config.path.display(),
                 config.providers.len(),
+                config.destinations.len(),
                 config.routes.len(),
                 config.settings.state.display()
             );
             Ok(())
         }
+        Command::TestRoute { name, config } => test_route(&name, &config).await,
     }
 }
 
+/// Reads the config, fetching its `ssm:` secrets first when it has any.
+async fn load_config(path: &std::path::Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read config: {e}", path.display()))?;
+    if ssm_references(&text).is_empty() {
+        return Ok(Config::parse(path, &text)?);
+    }
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let secrets = statusrelay_core::ssm::fetch_references(&text, &aws_sdk_ssm::Client::new(&aws))
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Config::parse_with(path, &text, &secrets)?)
+}
+
+/// AWS clients, built only when a destination needs one.
+async fn clients(config: &Config) -> Clients {
+    let needs_sns = config
+        .destinations
+        .iter()
+        .any(|d| matches!(d.channel, ChannelConfig::Sns { .. }));
+    if !needs_sns {
+        return Clients::default();
+    }
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Clients {
+        sns: Some(aws_sdk_sns::Client::new(&aws)),
+    }
+}
+
+async fn test_route(name: &str, config_path: &std::path::Path) -> Result<()> {
+    let config = load_config(config_path).await?;
+    let clients = clients(&config).await;
+    let outcomes = send_test(&config, name, &clients)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config.path.display()))?;
+    let mut failed = 0;
+    for outcome in &outcomes {
+        match &outcome.result {
+            Ok(()) => println!("{} ({}): sent", outcome.destination, outcome.kind),
+            Err(reason) => {
+                failed += 1;
+                println!(
+                    "{} ({}): FAILED: {reason}",
+                    outcome.destination, outcome.kind
+                );
+            }
+        }
+    }
+    if failed > 0 {
+        bail!(
+            "route {name}: {failed} of {} destinations failed",
+            outcomes.len()
+        );
+    }
+    Ok(())
+}
+
 async fn run(config_path: PathBuf, once: bool) -> Result<()> {
-    let config = Config::load(&config_path)?;
+    let config = load_config(&config_path).await?;
     let store = Store::open(&config.settings.state)?;
-    let watcher = Watcher::new(&config, store);
+    let watcher = Watcher::new(&config, store, &clients(&config).await);
     if once {
         watcher.run_cycle().await?;
         return Ok(());

@@ -22,7 +22,7 @@ async fn validate_reports_file_line_column_and_field() {
     let good = work.write_config("[[providers]]\nid = \"github\"\nurl = \"https://www.githubstatus.com\"\n\n[[routes]]\nname = \"out\"\nchannel = \"console\"\n");
     let out = statusrelay(&["validate", "--config", good.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("ok (1 providers, 1 routes"));
+    assert!(stdout(&out).contains("ok (1 providers, 1 destinations, 1 routes"));
 }
 
 #[tokio::test]

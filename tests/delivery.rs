@@ -87,7 +87,7 @@ async fn a_failing_endpoint_keeps_events_for_the_next_run() {
     assert_eq!(s.receiver.received().len(), 4);
     assert!(s.receiver.delivered().is_empty());
     assert!(
-        stderr(&out).contains("route paused until the next run"),
+        stderr(&out).contains("destination paused until the next run"),
         "{}",
         stderr(&out)
     );

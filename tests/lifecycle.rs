@@ -28,10 +28,12 @@ name = "hook"
 channel = "webhook"
 url = "{hook}"
 secret = "{SECRET}"
+maintenance = true
 
 [[routes]]
 name = "terminal"
 channel = "console"
+maintenance = true
 "#,
         page = server.url(slug),
         hook = receiver.url(),

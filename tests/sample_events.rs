@@ -297,7 +297,7 @@ async fn each_sample_event_drives_the_notifier() {
     let receiver = WebhookReceiver::start().await;
     let work = Workspace::new();
     let config = work.write_config(&format!(
-        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"github\"\nurl = \"https://www.githubstatus.com\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"github\"\nurl = \"https://www.githubstatus.com\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\nmaintenance = true\n",
         receiver.url()
     ));
     let mut env = moto.env();

@@ -1,6 +1,8 @@
 //! The TOML configuration: parsing, validation and errors that name file:line:column.
 
-use std::collections::HashSet;
+mod destination;
+
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -10,10 +12,16 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+pub use destination::{
+    CHANNEL_TYPES, ChannelConfig, DestinationConfig, PAGERDUTY_EVENTS_URL, RateLimit,
+    TELEGRAM_API_URL,
+};
+use destination::{DestinationFields, RawDestination};
+
 use crate::event::EventType;
+use crate::model::Impact;
 use crate::net;
-use crate::routing::RouteFilter;
-use crate::signing::SigningKey;
+use crate::routing::{RouteFilter, matched_types, names_maintenance};
 
 /// A configuration problem, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +51,7 @@ pub struct Config {
     pub path: PathBuf,
     pub settings: Settings,
     pub providers: Vec<ProviderConfig>,
+    pub destinations: Vec<DestinationConfig>,
     pub routes: Vec<RouteConfig>,
 }
 
@@ -70,6 +79,8 @@ pub struct ProviderConfig {
     /// Base URL of the page, without a trailing slash.
     pub url: Url,
     pub platform: Platform,
+    /// Categories routes can select by (`tags = ["payments"]`).
+    pub tags: Vec<String>,
 }
 
 impl ProviderConfig {
@@ -88,43 +99,61 @@ impl ProviderConfig {
     }
 }
 
+/// A notification group: filters, and the destinations that matching events go to.
 #[derive(Debug, Clone)]
 pub struct RouteConfig {
     pub name: String,
-    pub channel: ChannelConfig,
+    pub destinations: Vec<String>,
     pub filter: RouteFilter,
 }
 
-#[derive(Clone)]
-pub enum ChannelConfig {
-    Console,
-    Webhook {
-        url: Url,
-        secret: Option<SigningKey>,
-    },
+/// Values fetched ahead of parsing for `ssm:NAME` references (see [`ssm_references`]).
+#[derive(Debug, Default, Clone)]
+pub struct Secrets {
+    pub ssm: HashMap<String, String>,
 }
 
-// Webhook URLs often embed credentials; Debug output must never show them.
-impl fmt::Debug for ChannelConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChannelConfig::Console => f.write_str("Console"),
-            ChannelConfig::Webhook { url, secret } => f
-                .debug_struct("Webhook")
-                .field("host", &url.host_str().unwrap_or(""))
-                .field("signed", &secret.is_some())
-                .finish(),
+impl Secrets {
+    /// `env:NAME` and `ssm:NAME` keep secrets out of config files; anything else is literal.
+    /// Errors name the reference, never the value.
+    pub fn resolve(&self, value: &str) -> Result<String, String> {
+        if let Some(name) = value.strip_prefix("env:") {
+            return std::env::var(name)
+                .map_err(|_| format!("environment variable {name} is not set or not UTF-8"));
         }
+        if let Some(name) = value.strip_prefix("ssm:") {
+            return self
+                .ssm
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("SSM parameter {name} was not found or is not readable"));
+        }
+        Ok(value.to_owned())
     }
 }
 
-impl ChannelConfig {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ChannelConfig::Console => "console",
-            ChannelConfig::Webhook { .. } => "webhook",
+/// Every `ssm:NAME` string in a config's text, to fetch before [`Config::parse_with`].
+pub fn ssm_references(text: &str) -> Vec<String> {
+    fn walk(value: &toml::Value, out: &mut Vec<String>) {
+        match value {
+            toml::Value::String(s) => {
+                if let Some(name) = s.strip_prefix("ssm:")
+                    && !name.is_empty()
+                    && !out.iter().any(|n| n == name)
+                {
+                    out.push(name.to_owned());
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            toml::Value::Table(table) => table.values().for_each(|v| walk(v, out)),
+            _ => {}
         }
     }
+    let mut out = Vec::new();
+    if let Ok(table) = text.parse::<toml::Table>() {
+        table.values().for_each(|v| walk(v, &mut out));
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -134,6 +163,8 @@ struct RawConfig {
     settings: Option<RawSettings>,
     #[serde(default)]
     providers: Vec<Spanned<RawProvider>>,
+    #[serde(default)]
+    destinations: Vec<Spanned<RawDestination>>,
     #[serde(default)]
     routes: Vec<Spanned<RawRoute>>,
 }
@@ -155,17 +186,51 @@ struct RawProvider {
     name: Option<String>,
     url: Spanned<String>,
     platform: Option<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRoute {
     name: Spanned<String>,
-    channel: Spanned<String>,
+    /// Names of `[[destinations]]`.
+    destinations: Option<Vec<Spanned<String>>>,
+    /// Or one destination inline, named after the route: its type and fields.
+    channel: Option<Spanned<String>>,
     url: Option<Spanned<String>>,
     secret: Option<Spanned<String>>,
+    routing_key: Option<Spanned<String>>,
+    bot_token: Option<Spanned<String>>,
+    chat_id: Option<Spanned<toml::Value>>,
+    thread_id: Option<Spanned<i64>>,
+    api_url: Option<Spanned<String>>,
+    topic_arn: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    rate_limit: Option<Spanned<String>>,
     providers: Option<Vec<Spanned<String>>>,
+    tags: Option<Vec<Spanned<String>>>,
+    components: Option<HashMap<String, Vec<Spanned<String>>>>,
+    min_impact: Option<Spanned<String>>,
     events: Option<Vec<Spanned<String>>>,
+    maintenance: Option<bool>,
+}
+
+impl RawRoute {
+    fn inline_fields(&mut self) -> DestinationFields {
+        DestinationFields {
+            url: self.url.take(),
+            secret: self.secret.take(),
+            routing_key: self.routing_key.take(),
+            bot_token: self.bot_token.take(),
+            chat_id: self.chat_id.take(),
+            thread_id: self.thread_id.take(),
+            api_url: self.api_url.take(),
+            topic_arn: self.topic_arn.take(),
+            region: self.region.take(),
+            rate_limit: self.rate_limit.take(),
+        }
+    }
 }
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
@@ -181,7 +246,13 @@ impl Config {
         Config::parse(path, &text)
     }
 
+    /// Parses a config whose `ssm:` references (if any) need no values: they fail clearly.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        Config::parse_with(path, text, &Secrets::default())
+    }
+
+    /// Parses a config, resolving `ssm:` references from `secrets`.
+    pub fn parse_with(path: &Path, text: &str, secrets: &Secrets) -> Result<Config, ConfigError> {
         let at = Locator { path, text };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_owned();
@@ -272,99 +343,243 @@ impl Config {
                     ));
                 }
             };
+            let mut tags = Vec::with_capacity(raw.tags.len());
+            for (i, tag) in raw.tags.iter().enumerate() {
+                let value = tag.get_ref().trim().to_lowercase();
+                if value.is_empty() {
+                    return Err(at.error(
+                        tag.span(),
+                        format!("{}[{i}]: must not be empty", field("tags")),
+                    ));
+                }
+                tags.push(value);
+            }
             providers.push(ProviderConfig {
                 id,
                 name: raw.name.filter(|n| !n.trim().is_empty()),
                 url,
                 platform,
+                tags,
             });
         }
+
+        let mut destinations: Vec<DestinationConfig> = Vec::new();
+        let mut destination_spans = Vec::new();
+        for (index, spanned) in raw.destinations.into_iter().enumerate() {
+            let span = spanned.span();
+            let (name, kind, fields) = spanned.into_inner().into_fields();
+            let display = name.get_ref().trim().to_owned();
+            check_name(&at, &name, &format!("destinations[{index}].name"))?;
+            if destinations.iter().any(|d| d.name == display) {
+                return Err(at.error(
+                    name.span(),
+                    format!("destinations[{index}].name: duplicate destination name {display:?}"),
+                ));
+            }
+            let cx = destination::Context {
+                at: &at,
+                secrets,
+                allow_private: allow_private_targets,
+                field_prefix: format!("destinations[{index}]"),
+                span: span.clone(),
+                kind_field: "type",
+            };
+            let (channel, rate_limit) = destination::build(&kind, &fields, &cx)?;
+            destinations.push(DestinationConfig {
+                name: display,
+                channel,
+                rate_limit,
+            });
+            destination_spans.push(name.span());
+        }
+        let declared = destinations.len();
+        let mut used = vec![false; declared];
 
         let mut routes = Vec::with_capacity(raw.routes.len());
         let mut route_names = HashSet::new();
         for (index, spanned) in raw.routes.into_iter().enumerate() {
             let span = spanned.span();
-            let raw = spanned.into_inner();
+            let mut raw = spanned.into_inner();
             let field = |name: &str| format!("routes[{index}].{name}");
+            check_name(&at, &raw.name, &field("name"))?;
             let name = raw.name.get_ref().trim().to_owned();
-            if name.is_empty() {
-                return Err(at.error(
-                    raw.name.span(),
-                    format!("{}: must not be empty", field("name")),
-                ));
-            }
             if !route_names.insert(name.clone()) {
                 return Err(at.error(
                     raw.name.span(),
                     format!("{}: duplicate route name {name:?}", field("name")),
                 ));
             }
-            let channel = match raw.channel.get_ref().as_str() {
-                "console" => ChannelConfig::Console,
-                "webhook" => {
-                    let Some(url) = raw.url.as_ref() else {
-                        return Err(at.error(
-                            span,
-                            format!("{}: a webhook route needs a url", field("url")),
-                        ));
-                    };
-                    let resolved = resolve_secret(url.get_ref())
-                        .map_err(|m| at.error(url.span(), format!("{}: {m}", field("url"))))?;
-                    let resolved = Spanned::new(url.span(), resolved);
-                    let url_value = parse_http_url(&resolved, allow_private_targets)
-                        .map_err(|m| at.error(url.span(), format!("{}: {m}", field("url"))))?;
-                    let secret = match raw.secret.as_ref() {
-                        None => None,
-                        Some(secret) => {
-                            let value = resolve_secret(secret.get_ref()).map_err(|m| {
-                                at.error(secret.span(), format!("{}: {m}", field("secret")))
-                            })?;
-                            Some(SigningKey::parse(&value).map_err(|m| {
-                                at.error(secret.span(), format!("{}: {m}", field("secret")))
-                            })?)
-                        }
-                    };
-                    ChannelConfig::Webhook {
-                        url: url_value,
-                        secret,
-                    }
-                }
-                other => {
+            let inline = raw.inline_fields();
+            let route_destinations = match (&raw.channel, &raw.destinations) {
+                (Some(_), Some(list)) => {
                     return Err(at.error(
-                        raw.channel.span(),
+                        list.first().map_or(span.clone(), Spanned::span),
                         format!(
-                            "{}: unknown channel {other:?} (known: console, webhook)",
-                            field("channel")
+                            "{}: give either `channel` (one destination inline) or `destinations`, not both",
+                            field("destinations")
                         ),
                     ));
                 }
-            };
-            let provider_filter = match raw.providers {
-                None => None,
-                Some(list) => {
-                    let mut ids = Vec::with_capacity(list.len());
-                    for (i, id) in list.iter().enumerate() {
-                        if !provider_ids.contains(id.get_ref()) {
+                (None, None) => {
+                    return Err(at.error(
+                        span,
+                        format!(
+                            "{}: a route needs `destinations = [...]` naming [[destinations]], or an inline `channel`",
+                            field("destinations")
+                        ),
+                    ));
+                }
+                (Some(kind), None) => {
+                    // An inline destination takes the route's name.
+                    if destinations.iter().any(|d| d.name == name) {
+                        return Err(at.error(
+                            raw.name.span(),
+                            format!("{}: a destination is already named {name:?}", field("name")),
+                        ));
+                    }
+                    let cx = destination::Context {
+                        at: &at,
+                        secrets,
+                        allow_private: allow_private_targets,
+                        field_prefix: format!("routes[{index}]"),
+                        span: span.clone(),
+                        kind_field: "channel",
+                    };
+                    let (channel, rate_limit) = destination::build(kind, &inline, &cx)?;
+                    destinations.push(DestinationConfig {
+                        name: name.clone(),
+                        channel,
+                        rate_limit,
+                    });
+                    vec![name.clone()]
+                }
+                (None, Some(list)) => {
+                    if let Some((field_name, span)) = inline.first_present() {
+                        return Err(at.error(
+                            span,
+                            format!(
+                                "{}: destination fields belong in [[destinations]] when the route lists `destinations`",
+                                field(field_name)
+                            ),
+                        ));
+                    }
+                    if list.is_empty() {
+                        return Err(at.error(
+                            span,
+                            format!(
+                                "{}: must name at least one destination",
+                                field("destinations")
+                            ),
+                        ));
+                    }
+                    let mut names = Vec::with_capacity(list.len());
+                    for (i, entry) in list.iter().enumerate() {
+                        let wanted = entry.get_ref().trim();
+                        let Some(position) = destinations[..declared]
+                            .iter()
+                            .position(|d| d.name == wanted)
+                        else {
                             return Err(at.error(
-                                id.span(),
+                                entry.span(),
                                 format!(
-                                    "{}[{i}]: no provider has id {:?}",
-                                    field("providers"),
-                                    id.get_ref()
+                                    "{}[{i}]: no destination is named {wanted:?}",
+                                    field("destinations")
                                 ),
                             ));
+                        };
+                        used[position] = true;
+                        if !names.iter().any(|n| n == wanted) {
+                            names.push(wanted.to_owned());
                         }
-                        ids.push(id.get_ref().clone());
                     }
-                    Some(ids)
+                    names
                 }
             };
+
+            let mut provider_filter: Option<HashSet<String>> = None;
+            for (i, id) in raw.providers.iter().flatten().enumerate() {
+                if !provider_ids.contains(id.get_ref()) {
+                    return Err(at.error(
+                        id.span(),
+                        format!(
+                            "{}[{i}]: no provider has id {:?}",
+                            field("providers"),
+                            id.get_ref()
+                        ),
+                    ));
+                }
+                provider_filter
+                    .get_or_insert_default()
+                    .insert(id.get_ref().clone());
+            }
+            for (i, tag) in raw.tags.iter().flatten().enumerate() {
+                let wanted = tag.get_ref().trim().to_lowercase();
+                let tagged: Vec<&ProviderConfig> = providers
+                    .iter()
+                    .filter(|p| p.tags.contains(&wanted))
+                    .collect();
+                if tagged.is_empty() {
+                    return Err(at.error(
+                        tag.span(),
+                        format!("{}[{i}]: no provider has tag {wanted:?}", field("tags")),
+                    ));
+                }
+                let set = provider_filter.get_or_insert_default();
+                set.extend(tagged.into_iter().map(|p| p.id.clone()));
+            }
+
+            let mut components = HashMap::new();
+            for (provider, list) in raw.components.iter().flatten() {
+                if !provider_ids.contains(provider) {
+                    let span = list.first().map_or(span.clone(), Spanned::span);
+                    return Err(at.error(
+                        span,
+                        format!(
+                            "{}.{provider}: no provider has id {provider:?}",
+                            field("components")
+                        ),
+                    ));
+                }
+                let mut watched = Vec::with_capacity(list.len());
+                for entry in list {
+                    let value = entry.get_ref().trim();
+                    if value.is_empty() {
+                        return Err(at.error(
+                            entry.span(),
+                            format!("{}.{provider}: empty component name", field("components")),
+                        ));
+                    }
+                    // Names compare case-insensitively; ids are lowercase on every platform
+                    // statusrelay reads, so one lowercase list serves both.
+                    watched.push(value.to_lowercase());
+                }
+                components.insert(provider.clone(), watched);
+            }
+
+            let min_impact = match &raw.min_impact {
+                None => None,
+                Some(raw_impact) => {
+                    let impact = Impact::from(raw_impact.get_ref().trim().to_lowercase());
+                    if matches!(impact, Impact::Unknown(_) | Impact::Maintenance) {
+                        return Err(at.error(
+                            raw_impact.span(),
+                            format!(
+                                "{}: {:?} is not an impact (none, minor, major, critical)",
+                                field("min_impact"),
+                                raw_impact.get_ref()
+                            ),
+                        ));
+                    }
+                    Some(impact)
+                }
+            };
+
             let mut event_patterns = Vec::new();
             for (i, pattern) in raw.events.iter().flatten().enumerate() {
                 let compiled = glob::Pattern::new(pattern.get_ref()).map_err(|e| {
                     at.error(pattern.span(), format!("{}[{i}]: {e}", field("events")))
                 })?;
-                if !EventType::ALL.iter().any(|t| compiled.matches(t.as_str())) {
+                if matched_types(&compiled).is_empty() {
                     return Err(at.error(
                         pattern.span(),
                         format!(
@@ -377,11 +592,29 @@ impl Config {
                 }
                 event_patterns.push(compiled);
             }
+            let maintenance = raw
+                .maintenance
+                .unwrap_or_else(|| names_maintenance(&event_patterns));
             routes.push(RouteConfig {
                 name,
-                channel,
-                filter: RouteFilter::new(provider_filter, event_patterns),
+                destinations: route_destinations,
+                filter: RouteFilter {
+                    providers: provider_filter,
+                    components,
+                    min_impact,
+                    events: event_patterns,
+                    maintenance,
+                },
             });
+        }
+        if let Some(unused) = used.iter().position(|u| !u) {
+            return Err(at.error(
+                destination_spans[unused].clone(),
+                format!(
+                    "destinations[{unused}]: {:?} is not named by any route",
+                    destinations[unused].name
+                ),
+            ));
         }
 
         Ok(Config {
@@ -393,18 +626,22 @@ impl Config {
                 concurrency,
             },
             providers,
+            destinations,
             routes,
         })
     }
 }
 
-/// `env:NAME` reads the value from the environment so config files need not hold secrets.
-fn resolve_secret(value: &str) -> Result<String, String> {
-    match value.strip_prefix("env:") {
-        Some(name) => std::env::var(name)
-            .map_err(|_| format!("environment variable {name} is not set or not UTF-8")),
-        None => Ok(value.to_owned()),
+/// Names are shown in logs and used as keys in the delivery records.
+fn check_name(at: &Locator<'_>, name: &Spanned<String>, field: &str) -> Result<(), ConfigError> {
+    let value = name.get_ref().trim();
+    if value.is_empty() || value.len() > 64 || value.chars().any(char::is_control) {
+        return Err(at.error(
+            name.span(),
+            format!("{field}: must be 1 to 64 characters, without control characters"),
+        ));
     }
+    Ok(())
 }
 
 fn parse_http_url(raw: &Spanned<String>, allow_private: bool) -> Result<Url, String> {
@@ -526,7 +763,11 @@ mod tests {
             "{base}[[routes]]\nname = \"r\"\nchannel = \"pager\"\n"
         ))
         .unwrap_err();
-        assert!(err.message.contains("unknown channel"), "{err}");
+        assert!(
+            err.message
+                .contains("routes[0].channel: unknown destination type"),
+            "{err}"
+        );
     }
 
     #[test]

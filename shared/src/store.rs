@@ -45,7 +45,8 @@ pub struct StoredProvider {
 pub struct PendingDelivery {
     pub event_seq: i64,
     pub event_id: String,
-    pub route: String,
+    /// The destination name (the column predates notification groups and is still `route`).
+    pub destination: String,
     /// The exact JSON bytes to send, fixed when the event was recorded.
     pub payload: String,
     pub attempts: i64,
@@ -88,11 +89,26 @@ CREATE TABLE IF NOT EXISTS deliveries (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (event_seq, route)
 );
+CREATE TABLE IF NOT EXISTS failing_destinations (
+    name TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (event_seq) WHERE status = 'pending';
 ";
 
 fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A destination that answered "gone" (404/410, revoked token…): its deliveries are
+/// dead-lettered without sending until its configuration (fingerprint) changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingDestination {
+    pub fingerprint: String,
+    pub reason: String,
+    pub since: String,
 }
 
 impl Store {
@@ -252,7 +268,7 @@ impl Store {
             Ok(PendingDelivery {
                 event_seq: r.get(0)?,
                 event_id: r.get(1)?,
-                route: r.get(2)?,
+                destination: r.get(2)?,
                 payload: r.get(3)?,
                 attempts: r.get(4)?,
             })
@@ -264,7 +280,7 @@ impl Store {
         self.conn().execute(
             "UPDATE deliveries SET status = 'sent', attempts = ?3, last_error = NULL, updated_at = ?4
              WHERE event_seq = ?1 AND route = ?2 AND status = 'pending'",
-            params![delivery.event_seq, delivery.route, attempts, now_text()],
+            params![delivery.event_seq, delivery.destination, attempts, now_text()],
         )?;
         Ok(())
     }
@@ -280,7 +296,7 @@ impl Store {
              WHERE event_seq = ?1 AND route = ?2 AND status = 'pending'",
             params![
                 delivery.event_seq,
-                delivery.route,
+                delivery.destination,
                 attempts,
                 error,
                 now_text()
@@ -303,7 +319,7 @@ impl Store {
              WHERE event_seq = ?1 AND route = ?2 AND status = 'pending'",
             params![
                 delivery.event_seq,
-                delivery.route,
+                delivery.destination,
                 attempts,
                 error,
                 response_status,
@@ -311,6 +327,46 @@ impl Store {
                 now_text()
             ],
         )?;
+        Ok(())
+    }
+
+    /// A destination marked failing (deleted webhook, revoked token), if it is.
+    pub fn failing_destination(
+        &self,
+        name: &str,
+    ) -> Result<Option<FailingDestination>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT fingerprint, reason, since FROM failing_destinations WHERE name = ?1",
+        )?;
+        let mut rows = stmt.query_map([name], |r| {
+            Ok(FailingDestination {
+                fingerprint: r.get(0)?,
+                reason: r.get(1)?,
+                since: r.get(2)?,
+            })
+        })?;
+        Ok(rows.next().transpose()?)
+    }
+
+    pub fn mark_destination_failing(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO failing_destinations (name, fingerprint, reason, since) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, reason = excluded.reason,
+               since = excluded.since",
+            params![name, fingerprint, reason, now_text()],
+        )?;
+        Ok(())
+    }
+
+    pub fn clear_destination_failing(&self, name: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM failing_destinations WHERE name = ?1", [name])?;
         Ok(())
     }
 

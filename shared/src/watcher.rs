@@ -7,11 +7,13 @@ use chrono::{Duration, Utc};
 use futures::StreamExt;
 use tracing::{debug, info, warn};
 
+use crate::channels::Clients;
 use crate::config::{Config, ProviderConfig, RouteConfig};
 use crate::delivery::{DeliveryReport, Dispatcher, RetryPolicy};
 use crate::diff::detect_changes;
 use crate::event::Event;
 use crate::net::HttpLimits;
+use crate::routing;
 use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollError, PollOutcome, Previous};
 use crate::store::{Store, StoreError};
 
@@ -38,18 +40,23 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub fn new(config: &Config, store: Store) -> Watcher {
-        Watcher::with_policy(config, store, RetryPolicy::default())
+    pub fn new(config: &Config, store: Store, clients: &Clients) -> Watcher {
+        Watcher::with_policy(config, store, clients, RetryPolicy::default())
     }
 
-    pub fn with_policy(config: &Config, store: Store, policy: RetryPolicy) -> Watcher {
+    pub fn with_policy(
+        config: &Config,
+        store: Store,
+        clients: &Clients,
+        policy: RetryPolicy,
+    ) -> Watcher {
         let allow_private = config.settings.allow_private_targets;
         Watcher {
             providers: config.providers.clone(),
             routes: config.routes.clone(),
             concurrency: config.settings.concurrency,
             fetcher: Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES),
-            dispatcher: Dispatcher::new(&config.routes, allow_private, policy),
+            dispatcher: Dispatcher::new(&config.destinations, allow_private, clients, policy),
             store,
         }
     }
@@ -142,7 +149,7 @@ impl Watcher {
                 &snapshot,
                 &validators,
                 &changes.events,
-                |event| self.routes_for(event),
+                |event| self.destinations_for(event),
             )
             .map_err(PollFailure::Store)?;
         for event in &changes.events {
@@ -151,11 +158,10 @@ impl Watcher {
         Ok(PollResult::Changed(changes.events.len()))
     }
 
-    fn routes_for(&self, event: &Event) -> Vec<String> {
-        self.routes
-            .iter()
-            .filter(|r| r.filter.matches(event))
-            .map(|r| r.name.clone())
+    fn destinations_for(&self, event: &Event) -> Vec<String> {
+        routing::destinations_for(&self.routes, event)
+            .into_iter()
+            .map(str::to_owned)
             .collect()
     }
 }

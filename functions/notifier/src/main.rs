@@ -7,7 +7,7 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use statusrelay_core::aws::notifier::Notifier;
-use statusrelay_core::aws::{config_source, init_logging, required_env, table::Table};
+use statusrelay_core::aws::{init_logging, required_env, table::Table};
 use statusrelay_core::channels::sns::SnsTopic;
 use statusrelay_core::delivery::RetryPolicy;
 
@@ -15,7 +15,7 @@ use statusrelay_core::delivery::RetryPolicy;
 async fn main() -> Result<(), Error> {
     init_logging();
     let aws = aws_config::load_from_env().await;
-    let config = config_source::load(
+    let config = statusrelay_core::ssm::load_config(
         &required_env("STATUSRELAY_CONFIG")?,
         &aws_sdk_ssm::Client::new(&aws),
     )

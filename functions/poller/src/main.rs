@@ -4,13 +4,13 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use statusrelay_core::aws::poller::{Poller, PollerReport, ShardInput};
-use statusrelay_core::aws::{config_source, init_logging, required_env, table::Table};
+use statusrelay_core::aws::{init_logging, required_env, table::Table};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
     let aws = aws_config::load_from_env().await;
-    let config = config_source::load(
+    let config = statusrelay_core::ssm::load_config(
         &required_env("STATUSRELAY_CONFIG")?,
         &aws_sdk_ssm::Client::new(&aws),
     )

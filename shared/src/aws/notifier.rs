@@ -10,13 +10,17 @@ use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use tracing::{error, info, warn};
 
+use std::collections::HashMap;
+
+use tokio::sync::Mutex;
+
 use super::table::{Table, TableError};
-use crate::channels::Channel;
 use crate::channels::sns::SnsTopic;
-use crate::config::Config;
+use crate::channels::{Channel, Clients, fingerprint};
+use crate::config::{Config, RouteConfig};
 use crate::delivery::{Outcome, RetryPolicy, send_with_retry};
 use crate::event::Event;
-use crate::routing::RouteFilter;
+use crate::routing::destinations_for;
 use crate::stream::{
     COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, StateItem, item_events,
 };
@@ -26,14 +30,19 @@ pub const SNS_ROUTE: &str = "sns";
 
 struct Destination {
     name: String,
-    filter: RouteFilter,
     channel: Channel,
+    fingerprint: String,
+    /// The SNS topic takes every event; its subscribers filter with filter policies.
+    takes_everything: bool,
 }
 
 pub struct Notifier {
     destinations: Vec<Destination>,
+    routes: Vec<RouteConfig>,
     table: Table,
     policy: RetryPolicy,
+    /// Destinations known to be failing (name → reason), read once per container.
+    failing: Mutex<HashMap<String, Option<String>>>,
 }
 
 /// What one record's processing came to.
@@ -55,26 +64,31 @@ impl Notifier {
         policy: RetryPolicy,
     ) -> Notifier {
         let allow_private = config.settings.allow_private_targets;
+        let clients = Clients::default();
         let mut destinations: Vec<Destination> = config
-            .routes
+            .destinations
             .iter()
-            .map(|route| Destination {
-                name: route.name.clone(),
-                filter: route.filter.clone(),
-                channel: Channel::from_config(&route.channel, allow_private),
+            .map(|destination| Destination {
+                name: destination.name.clone(),
+                channel: Channel::from_destination(destination, allow_private, &clients),
+                fingerprint: fingerprint(&destination.channel),
+                takes_everything: false,
             })
             .collect();
         if let Some(topic) = topic {
             destinations.push(Destination {
                 name: SNS_ROUTE.to_owned(),
-                filter: RouteFilter::default(),
                 channel: Channel::Sns(topic),
+                fingerprint: String::new(),
+                takes_everything: true,
             });
         }
         Notifier {
             destinations,
+            routes: config.routes.clone(),
             table,
             policy,
+            failing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -171,11 +185,29 @@ impl Notifier {
         budget: &std::sync::atomic::AtomicU32,
     ) -> Result<usize, String> {
         let payload = serde_json::to_string(event).expect("event serializes");
+        let wanted = destinations_for(&self.routes, event);
         let mut sent = 0;
         let mut retry = None;
         for destination in &self.destinations {
-            // 1. filter
-            if !destination.filter.matches(event) {
+            // 1. filter: matching routes name the destination (once), and it is not failing.
+            if !destination.takes_everything && !wanted.contains(&destination.name.as_str()) {
+                continue;
+            }
+            if let Some(reason) = self
+                .failing_reason(destination)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                warn!(destination = %destination.name, event_id = %event.id, reason = %reason, "destination is marked failing; dead-lettering without sending");
+                self.table
+                    .log_delivery(
+                        &destination.name,
+                        &event.id,
+                        "dead",
+                        &format!("not sent: destination failing: {reason}"),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
                 continue;
             }
             // 2. dedupe
@@ -207,16 +239,31 @@ impl Notifier {
                     sent += 1;
                 }
                 Outcome::Dead(err) => {
-                    error!(route = %destination.name, event_id = %event.id, attempts, error = %err, "delivery failed permanently; dead-lettered in the delivery log");
+                    error!(destination = %destination.name, event_id = %event.id, attempts, error = %err, "delivery failed permanently; dead-lettered in the delivery log");
                     self.table
                         .log_delivery(&destination.name, &event.id, "dead", &err.to_string())
                         .await
                         .map_err(|e| e.to_string())?;
+                    if err.disables_destination() {
+                        error!(destination = %destination.name, error = %err, "destination is gone; marked failing: later deliveries are dead-lettered unsent until its configuration changes");
+                        self.table
+                            .mark_destination_failing(
+                                &destination.name,
+                                &destination.fingerprint,
+                                &err.to_string(),
+                            )
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        self.failing
+                            .lock()
+                            .await
+                            .insert(destination.name.clone(), Some(err.to_string()));
+                    }
                 }
                 Outcome::Deferred(err) => {
                     // Other destinations still get this event now; the record is retried for
                     // this one.
-                    retry.get_or_insert(format!("route {}: {err}", destination.name));
+                    retry.get_or_insert(format!("destination {}: {err}", destination.name));
                 }
             }
         }
@@ -224,6 +271,30 @@ impl Notifier {
             Some(reason) => Err(reason),
             None => Ok(sent),
         }
+    }
+}
+
+impl Notifier {
+    /// Why a destination is failing, if it is marked so under its current configuration.
+    async fn failing_reason(
+        &self,
+        destination: &Destination,
+    ) -> Result<Option<String>, TableError> {
+        if destination.takes_everything {
+            return Ok(None);
+        }
+        let mut cache = self.failing.lock().await;
+        if let Some(known) = cache.get(&destination.name) {
+            return Ok(known.clone());
+        }
+        let reason = self
+            .table
+            .failing_destination(&destination.name)
+            .await?
+            .filter(|(fingerprint, _)| *fingerprint == destination.fingerprint)
+            .map(|(_, reason)| reason);
+        cache.insert(destination.name.clone(), reason.clone());
+        Ok(reason)
     }
 }
 

@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | provider meta (validators, baseline time, item hashes) | `P#<provider>` | `META` |
 //! | incident / maintenance / component | `P#<provider>` | `I#<id>` / `M#<id>` / `C#<id>` |
-//! | delivery log (route, event) | `DLOG#<route>` | `<event id>` |
+//! | delivery log (destination, event) | `DLOG#<destination>` | `<event id>` |
+//! | destination marked failing (fingerprint, reason) | `DEST#<destination>` | `STATUS` |
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -193,5 +194,50 @@ impl Table {
             Err(err) if is_condition_failure(&err) => Ok(()),
             Err(err) => Err(table_error("PutItem", err)),
         }
+    }
+
+    /// The fingerprint and reason a destination was marked failing with, if it was.
+    pub async fn failing_destination(
+        &self,
+        name: &str,
+    ) -> Result<Option<(String, String)>, TableError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Table::key(format!("DEST#{name}"), "STATUS")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| table_error("GetItem", e))?;
+        let text = |item: &HashMap<String, AttributeValue>, key: &str| {
+            item.get(key)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        Ok(output
+            .item
+            .map(|item| (text(&item, "fingerprint"), text(&item, "reason"))))
+    }
+
+    pub async fn mark_destination_failing(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        reason: &str,
+    ) -> Result<(), TableError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .item("pk", AttributeValue::S(format!("DEST#{name}")))
+            .item("sk", AttributeValue::S("STATUS".into()))
+            .item("fingerprint", AttributeValue::S(fingerprint.into()))
+            .item("reason", AttributeValue::S(reason.into()))
+            .item("since", AttributeValue::S(Utc::now().to_rfc3339()))
+            .send()
+            .await
+            .map_err(|e| table_error("PutItem", e))?;
+        Ok(())
     }
 }

@@ -14,11 +14,7 @@ pub fn build_line(event: &Event) -> String {
 
 impl Console {
     pub fn send(&self, payload: &str) -> Result<(), SendError> {
-        let event: Event = serde_json::from_str(payload).map_err(|e| SendError::Permanent {
-            reason: format!("recorded event is not readable: {e}"),
-            status: None,
-            response: None,
-        })?;
+        let event: Event = super::parse_recorded(payload)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", build_line(&event))
             .and_then(|()| out.flush())

@@ -186,11 +186,7 @@ impl SnsTopic {
     }
 
     pub async fn send(&self, payload: &str) -> Result<(), SendError> {
-        let event: Event = serde_json::from_str(payload).map_err(|e| SendError::Permanent {
-            reason: format!("recorded event is not readable: {e}"),
-            status: None,
-            response: None,
-        })?;
+        let event: Event = super::parse_recorded(payload)?;
         let message = build_message(&event, payload);
         let mut request = self
             .client
@@ -242,17 +238,18 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
         ),
         _ => false,
     };
+    // A deleted topic or a role without sns:Publish is the destination failing, not the
+    // message.
+    let gone = matches!(
+        err.as_service_error().and_then(|e| e.code()),
+        Some("NotFound" | "AuthorizationError" | "InvalidClientTokenId")
+    );
     if transient {
-        SendError::Transient {
-            reason,
-            retry_after: None,
-        }
+        SendError::transient(reason, None)
+    } else if gone {
+        SendError::gone(reason, None, None)
     } else {
-        SendError::Permanent {
-            reason,
-            status: None,
-            response: None,
-        }
+        SendError::rejected(reason, None, None)
     }
 }
 

@@ -1,20 +1,26 @@
-//! Delivery as a short chain of stages. The local watcher's chain is `Dispatcher::deliver_route`
-//! (`outbox.rs`, over the SQLite outbox); the notifier Lambda's is `aws::notifier` (over the
-//! delivery log in DynamoDB). Both share stage 3, [`send_with_retry`]:
+//! Delivery as a short chain of stages, per destination. The local watcher's chain is
+//! `Dispatcher::deliver_destination` (`outbox.rs`, over the SQLite outbox); the notifier
+//! Lambda's is `aws::notifier` (over the delivery log in DynamoDB). Both share stage 3,
+//! [`send_with_retry`], and every channel's classification of answers:
 //!
-//! 1. filter: routes were matched when the event was recorded; deliveries for routes no longer
-//!    configured wait in the outbox (they go out if the route comes back);
-//! 2. dedupe: the outbox only holds deliveries without a 2xx, so a sent event is never resent;
-//! 3. send with retry classification: transient failures are retried with exponential backoff
-//!    and full jitter, honouring Retry-After, within a per-run retry budget; permanent ones are
-//!    not retried;
-//! 4. record: sent after a 2xx, dead-lettered on a permanent failure, left pending otherwise.
+//! 1. filter: routes (notification groups) pick destinations when the event is recorded,
+//!    each destination once however many routes match; a destination marked failing (it
+//!    answered "gone") is not called until its configuration changes;
+//! 2. dedupe: the outbox only holds deliveries without a 2xx (the Lambda checks its delivery
+//!    log), so a sent event is never resent;
+//! 3. send with retry classification: the destination's rate limiter, then transient
+//!    failures (5xx, timeouts, 429) retried with exponential backoff and full jitter,
+//!    honouring Retry-After, within a per-run retry budget; permanent ones are not retried;
+//! 4. record: sent after a 2xx, dead-lettered (with the response) on a permanent failure,
+//!    left pending otherwise.
 //!
-//! Each route is drained in event order. The first delivery still failing after its retries
-//! stops that route for this run, so order holds and a dead endpoint is not hammered.
+//! Each destination is drained in event order. The first delivery still failing after its
+//! retries stops that destination for this run, so order holds and a dead endpoint is not
+//! hammered.
 
 #[cfg(feature = "sqlite")]
 mod outbox;
+pub mod test_route;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -60,7 +66,7 @@ pub struct DeliveryReport {
     pub deferred: usize,
 }
 
-/// The result of sending one event to one route, after retries.
+/// The result of sending one event to one destination, after retries.
 #[derive(Debug)]
 pub enum Outcome {
     /// A 2xx: record it as sent.
@@ -83,7 +89,7 @@ impl RetryPolicy {
 /// Returns the outcome and the number of attempts made.
 pub async fn send_with_retry(
     channel: &Channel,
-    route: &str,
+    destination: &str,
     event_id: &str,
     payload: &str,
     policy: RetryPolicy,
@@ -121,7 +127,7 @@ pub async fn send_with_retry(
             (_, delay) => delay,
         })
         .notify(|err: &SendError, delay| {
-            warn!(event_id, route, error = %err, ?delay, "delivery failed; retrying");
+            warn!(event_id, destination, error = %err, ?delay, "delivery failed; retrying");
         })
         .await;
     let outcome = match result {

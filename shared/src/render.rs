@@ -1,0 +1,413 @@
+//! What a notification says, independent of the channel: every chat channel renders the same
+//! [`Message`] in its own markup. Text from status pages is untrusted: it is converted to plain
+//! text here, and each channel escapes it for its markup and cuts it to its limits with
+//! [`cut`], on grapheme boundaries so no character (or emoji, or accent) is split.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::event::{Event, EventType};
+use crate::model::{ComponentStatus, Impact, IncidentStatus};
+use crate::routing::event_impact;
+
+/// How a message should look: colour, emoji, PagerDuty severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Critical,
+    Major,
+    Minor,
+    Maintenance,
+    Resolved,
+    Info,
+}
+
+impl Tone {
+    /// RGB colour for embeds and attachments.
+    pub fn colour(self) -> u32 {
+        match self {
+            Tone::Critical => 0xC0392B,
+            Tone::Major => 0xE67E22,
+            Tone::Minor => 0xF1C40F,
+            Tone::Maintenance => 0x3498DB,
+            Tone::Resolved => 0x2ECC71,
+            Tone::Info => 0x95A5A6,
+        }
+    }
+
+    pub fn hex(self) -> String {
+        format!("#{:06X}", self.colour())
+    }
+
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Tone::Critical => "🔴",
+            Tone::Major => "🟠",
+            Tone::Minor => "🟡",
+            Tone::Maintenance => "🔧",
+            Tone::Resolved => "✅",
+            Tone::Info => "ℹ️",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// "New incident", "Maintenance started", …
+    pub action: &'static str,
+    pub provider: String,
+    pub provider_id: String,
+    /// The incident's or maintenance's name, or the component's; one line.
+    pub title: String,
+    /// Human status, e.g. "Investigating" or "Major outage (was Operational)".
+    pub status: String,
+    /// Human impact, absent when the source gives none.
+    pub impact: Option<String>,
+    pub tone: Tone,
+    /// Affected components with their status, e.g. "API Requests (partial outage)".
+    pub components: Vec<String>,
+    /// The update text as plain text (HTML converted, control characters removed).
+    pub body: String,
+    /// Where to read more: the incident page, else the status page.
+    pub url: String,
+    /// When the update was posted (else when the change was seen).
+    pub time: DateTime<Utc>,
+    /// A maintenance window, e.g. "2026-11-29 02:00 – 04:00 UTC".
+    pub window: Option<String>,
+    /// Stable per incident, maintenance or component: threads and PagerDuty alerts.
+    pub thread_key: String,
+    pub kind: EventType,
+}
+
+impl Message {
+    pub fn from_event(event: &Event) -> Message {
+        let provider = &event.data.provider;
+        let impact = event_impact(event);
+        let (title, status, components, url, window, thread) =
+            match (&event.data.component, &event.data.incident) {
+                (Some(change), _) => {
+                    let status = match &change.old_status {
+                        Some(old) => format!(
+                            "{} (was {})",
+                            humanize(change.new_status.as_str()),
+                            humanize(old.as_str()).to_lowercase()
+                        ),
+                        None => humanize(change.new_status.as_str()),
+                    };
+                    (
+                        single_line(&change.name),
+                        status,
+                        Vec::new(),
+                        provider.url.clone(),
+                        None,
+                        format!("component:{}", change.id),
+                    )
+                }
+                (None, Some(incident)) => {
+                    let components = incident
+                        .components
+                        .iter()
+                        .map(|c| {
+                            let name = single_line(&c.name);
+                            if c.status.is_operational() {
+                                name
+                            } else {
+                                format!("{name} ({})", humanize(c.status.as_str()).to_lowercase())
+                            }
+                        })
+                        .collect();
+                    let window = match (incident.scheduled_for, incident.scheduled_until) {
+                        (Some(from), Some(until)) => Some(window(from, until)),
+                        (Some(from), None) => Some(format!("from {}", minute(from))),
+                        _ => None,
+                    };
+                    (
+                        single_line(&incident.name),
+                        humanize(
+                            event
+                                .data
+                                .update
+                                .as_ref()
+                                .map_or(&incident.status, |u| &u.status)
+                                .as_str(),
+                        ),
+                        components,
+                        incident.url.clone().unwrap_or_else(|| provider.url.clone()),
+                        window,
+                        format!("incident:{}", incident.id),
+                    )
+                }
+                (None, None) => (
+                    event.kind.to_string(),
+                    String::new(),
+                    Vec::new(),
+                    provider.url.clone(),
+                    None,
+                    "page".to_owned(),
+                ),
+            };
+        let body = event
+            .data
+            .update
+            .as_ref()
+            .map(|u| plain_text(&u.body))
+            .unwrap_or_default();
+        let time = event
+            .data
+            .update
+            .as_ref()
+            .and_then(|u| u.created_at)
+            .unwrap_or(event.timestamp);
+        Message {
+            action: action(event.kind),
+            provider: single_line(&provider.name),
+            provider_id: provider.id.clone(),
+            title: if title.is_empty() {
+                "(untitled)".into()
+            } else {
+                title
+            },
+            status,
+            impact: match &impact {
+                Impact::None if event.data.component.is_some() => None,
+                impact => Some(humanize(impact.as_str())),
+            },
+            tone: tone(event, &impact),
+            components,
+            body,
+            url,
+            time,
+            window,
+            thread_key: format!("{}/{thread}", provider.id),
+            kind: event.kind,
+        }
+    }
+
+    /// "GitHub: Incident with Actions", one line.
+    pub fn headline(&self) -> String {
+        format!("{}: {}", self.provider, self.title)
+    }
+
+    /// "Investigating · impact Major".
+    pub fn status_line(&self) -> String {
+        match &self.impact {
+            Some(impact) if !self.status.is_empty() => format!("{} · impact {impact}", self.status),
+            Some(impact) => format!("impact {impact}"),
+            None => self.status.clone(),
+        }
+    }
+
+    /// "2026-11-29 14:03 UTC".
+    pub fn time_text(&self) -> String {
+        minute(self.time)
+    }
+
+    pub fn time_rfc3339(&self) -> String {
+        self.time.to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+}
+
+fn action(kind: EventType) -> &'static str {
+    match kind {
+        EventType::IncidentCreated => "New incident",
+        EventType::IncidentUpdated => "Incident updated",
+        EventType::IncidentResolved => "Incident resolved",
+        EventType::IncidentPostmortem => "Postmortem published",
+        EventType::MaintenanceScheduled => "Maintenance scheduled",
+        EventType::MaintenanceStarted => "Maintenance started",
+        EventType::MaintenanceUpdated => "Maintenance updated",
+        EventType::MaintenanceCompleted => "Maintenance completed",
+        EventType::ComponentStatusChanged => "Component status changed",
+    }
+}
+
+fn tone(event: &Event, impact: &Impact) -> Tone {
+    match event.kind {
+        EventType::IncidentResolved | EventType::IncidentPostmortem => return Tone::Resolved,
+        EventType::MaintenanceCompleted => return Tone::Resolved,
+        EventType::MaintenanceScheduled
+        | EventType::MaintenanceStarted
+        | EventType::MaintenanceUpdated => return Tone::Maintenance,
+        _ => {}
+    }
+    if let Some(change) = &event.data.component {
+        return match change.new_status {
+            ComponentStatus::Operational => Tone::Resolved,
+            ComponentStatus::UnderMaintenance => Tone::Maintenance,
+            ComponentStatus::MajorOutage => Tone::Critical,
+            ComponentStatus::PartialOutage => Tone::Major,
+            ComponentStatus::DegradedPerformance => Tone::Minor,
+            ComponentStatus::Unknown(_) => Tone::Major,
+        };
+    }
+    if event
+        .data
+        .incident
+        .as_ref()
+        .is_some_and(|i| i.status == IncidentStatus::Resolved)
+    {
+        return Tone::Resolved;
+    }
+    match impact {
+        Impact::Critical => Tone::Critical,
+        Impact::Major | Impact::Unknown(_) => Tone::Major,
+        Impact::Minor => Tone::Minor,
+        Impact::Maintenance => Tone::Maintenance,
+        Impact::None => Tone::Info,
+    }
+}
+
+/// `partial_outage` → "Partial outage".
+pub fn humanize(raw: &str) -> String {
+    let spaced = raw.trim().replace(['_', '-'], " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn minute(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn window(from: DateTime<Utc>, until: DateTime<Utc>) -> String {
+    if from.date_naive() == until.date_naive() {
+        format!(
+            "{} – {} UTC",
+            from.format("%Y-%m-%d %H:%M"),
+            until.format("%H:%M")
+        )
+    } else {
+        format!("{} – {}", minute(from), minute(until))
+    }
+}
+
+/// Status pages send plain text with `<br />`, markdown, or real HTML (incident.io, Cachet);
+/// HTML is converted with `html2text`, so broken markup cannot leak into a channel's markup.
+/// Text that merely contains `<` (e.g. "latency < 5s") is left as text.
+pub fn plain_text(raw: &str) -> String {
+    let text = if looks_like_html(raw) {
+        html2text::config::plain_no_decorate()
+            .string_from_read(raw.as_bytes(), 10_000)
+            .unwrap_or_else(|_| raw.to_owned())
+    } else {
+        raw.to_owned()
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut blank_lines = 0;
+    for line in text.replace("\r\n", "\n").replace('\r', "\n").split('\n') {
+        // Control characters (NUL, escape sequences, bidi overrides are not control
+        // characters and stay) are dropped; tabs become spaces.
+        let line: String = line
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .filter(|c| !c.is_control())
+            .collect();
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            blank_lines += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank_lines > 0 { "\n\n" } else { "\n" });
+        }
+        blank_lines = 0;
+        out.push_str(line);
+    }
+    out
+}
+
+fn looks_like_html(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    [
+        "<br", "<p>", "<p ", "</p>", "<a ", "</a>", "<ul", "<ol", "<li", "<strong", "<em>", "<b>",
+        "<i>", "<div", "<span", "<h1", "<h2", "<h3", "<code", "<pre", "<table", "&nbsp;", "&amp;",
+    ]
+    .iter()
+    .any(|tag| lower.contains(tag))
+}
+
+/// One line: whitespace collapsed, control characters dropped.
+pub fn single_line(text: &str) -> String {
+    plain_text(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Cuts `text` so that `cost(result) ≤ budget`, on a grapheme boundary, appending `…` when it
+/// cut (the ellipsis is counted). `cost` is the channel's measure: characters, UTF-16 units,
+/// bytes, or the length after escaping. Returns the text and whether it was cut.
+pub fn cut(text: &str, budget: usize, cost: impl Fn(&str) -> usize) -> (String, bool) {
+    if cost(text) <= budget {
+        return (text.to_owned(), false);
+    }
+    let ellipsis = cost("…");
+    if budget < ellipsis {
+        return (String::new(), true);
+    }
+    let mut used = 0;
+    let mut end = 0;
+    for (index, grapheme) in text.grapheme_indices(true) {
+        let c = cost(grapheme);
+        if used + c + ellipsis > budget {
+            break;
+        }
+        used += c;
+        end = index + grapheme.len();
+    }
+    let mut out = text[..end].trim_end().to_owned();
+    out.push('…');
+    (out, true)
+}
+
+pub fn chars(text: &str) -> usize {
+    text.chars().count()
+}
+
+pub fn utf16_units(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+pub fn bytes(text: &str) -> usize {
+    text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_bodies_become_text_and_plain_text_stays() {
+        assert_eq!(
+            plain_text("We are <b>investigating</b>.<br />Next update in 30 minutes."),
+            "We are investigating.\nNext update in 30 minutes."
+        );
+        assert_eq!(
+            plain_text("latency < 5s and > 1s\r\n\r\n\r\nok"),
+            "latency < 5s and > 1s\n\nok"
+        );
+        assert_eq!(plain_text("nul\u{0}byte\u{1b}[31m"), "nulbyte[31m");
+        // Broken markup is handled by the HTML parser, not passed through.
+        let broken = plain_text("<p>unclosed <a href='x'>link <script>alert(1)</script>");
+        assert!(!broken.contains('<'), "{broken}");
+        assert!(broken.contains("unclosed"), "{broken}");
+    }
+
+    #[test]
+    fn cut_keeps_graphemes_whole() {
+        let text = "e\u{301}e\u{301}e\u{301}👩‍👩‍👧abc";
+        let (out, cut_) = cut(text, 5, chars);
+        assert!(cut_);
+        assert_eq!(out, "e\u{301}e\u{301}…");
+        let (out, _) = cut("👍👍👍", 5, utf16_units);
+        assert_eq!(out, "👍👍…");
+        assert_eq!(cut("short", 10, chars), ("short".into(), false));
+    }
+
+    #[test]
+    fn humanizes_statuses() {
+        assert_eq!(humanize("partial_outage"), "Partial outage");
+        assert_eq!(humanize("in_progress"), "In progress");
+    }
+}
