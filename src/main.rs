@@ -16,7 +16,7 @@ use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, st
 use statusrelay_core::store::Store;
 use statusrelay_core::watcher::Watcher;
 use tokio::sync::Notify;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 #[derive(Parser)]
 #[command(
@@ -119,6 +119,9 @@ async fn dispatch(command: Command) -> Result<()> {
         } => check(&url, json, allow_private).await,
         Command::Validate { config } => {
             let config = load_config(&config).await?;
+            for warning in &config.warnings {
+                println!("warning: {warning}");
+            }
             println!(
                 "{}: ok ({} providers, {} destinations, {} routes, state {})",
                 config.path.display(),
@@ -192,6 +195,9 @@ async fn test_route(name: &str, config_path: &std::path::Path) -> Result<()> {
 
 async fn run(config_path: PathBuf, once: bool) -> Result<()> {
     let config = load_config(&config_path).await?;
+    for warning in &config.warnings {
+        warn!("{warning}");
+    }
     let store = Store::open(&config.settings.state)?;
     let watcher = Watcher::new(&config, store, &clients(&config).await);
     if once {

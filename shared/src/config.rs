@@ -53,6 +53,8 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     pub destinations: Vec<DestinationConfig>,
     pub routes: Vec<RouteConfig>,
+    /// Things that are allowed but probably not meant, located like errors.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -607,14 +609,17 @@ impl Config {
                 },
             });
         }
-        if let Some(unused) = used.iter().position(|u| !u) {
-            return Err(at.error(
-                destination_spans[unused].clone(),
+        // Unused destinations are allowed (a route commented out for a while) but said.
+        let mut warnings = Vec::new();
+        for (index, _) in used.iter().enumerate().filter(|(_, used)| !**used) {
+            let located = at.error(
+                destination_spans[index].clone(),
                 format!(
-                    "destinations[{unused}]: {:?} is not named by any route",
-                    destinations[unused].name
+                    "destinations[{index}]: {:?} is not named by any route; it receives nothing",
+                    destinations[index].name
                 ),
-            ));
+            );
+            warnings.push(located.to_string());
         }
 
         Ok(Config {
@@ -628,6 +633,7 @@ impl Config {
             providers,
             destinations,
             routes,
+            warnings,
         })
     }
 }
@@ -786,5 +792,150 @@ mod tests {
         let err = parse(text).unwrap_err();
         assert!(err.message.contains("STATUSRELAY_TEST_UNSET_VAR"), "{err}");
         assert_eq!(err.position, Some((4, 7)));
+    }
+
+    const PROVIDERS: &str = "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"gh\"\nurl = \"https://www.githubstatus.com\"\ntags = [\"Dev\"]\n\n[[providers]]\nid = \"stripe\"\nurl = \"https://status.stripe.com\"\ntags = [\"payments\"]\n";
+
+    #[test]
+    fn notification_groups_share_destinations() {
+        let config = parse(&format!(
+            "{PROVIDERS}
+[[destinations]]
+name = \"ops-slack\"
+type = \"slack\"
+url = \"https://hooks.slack.test/services/T0/B0/x\"
+rate_limit = \"2/s\"
+
+[[destinations]]
+name = \"pager\"
+type = \"pagerduty\"
+routing_key = \"R0UTINGKEY0123456789ABCDEFGHIJKL\"
+
+[[routes]]
+name = \"major\"
+destinations = [\"ops-slack\", \"pager\", \"ops-slack\"]
+tags = [\"payments\"]
+providers = [\"gh\"]
+min_impact = \"Major\"
+components = {{ gh = [\"Actions\", \"br0l2tvcx85d\"] }}
+
+[[routes]]
+name = \"maintenance\"
+destinations = [\"ops-slack\"]
+events = [\"maintenance.*\"]
+"
+        ))
+        .unwrap();
+        assert_eq!(config.destinations.len(), 2);
+        assert_eq!(
+            config.destinations[0].rate_limit,
+            Some(RateLimit::parse("2/s").unwrap())
+        );
+        let major = &config.routes[0];
+        assert_eq!(major.destinations, ["ops-slack", "pager"]);
+        let providers = major.filter.providers.as_ref().unwrap();
+        assert!(providers.contains("gh") && providers.contains("stripe"));
+        assert_eq!(major.filter.min_impact, Some(Impact::Major));
+        assert_eq!(major.filter.components["gh"], ["actions", "br0l2tvcx85d"]);
+        assert!(!major.filter.maintenance, "maintenance is off unless asked");
+        assert!(
+            config.routes[1].filter.maintenance,
+            "naming maintenance events turns it on"
+        );
+        assert!(matches!(
+            &config.destinations[1].channel,
+            ChannelConfig::PagerDuty { url, .. } if url.as_str() == PAGERDUTY_EVENTS_URL
+        ));
+    }
+
+    #[test]
+    fn destination_errors_are_located() {
+        let cases = [
+            (
+                "[[routes]]\nname = \"r\"\ndestinations = [\"nope\"]\n",
+                (15, 17),
+                "routes[0].destinations[0]: no destination is named \"nope\"",
+            ),
+            (
+                "[[destinations]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://h.test/x\"\nrouting_key = \"k\"\n",
+                (17, 15),
+                "destinations[0].routing_key: does not apply to a slack destination",
+            ),
+            (
+                "[[destinations]]\nname = \"t\"\ntype = \"teams\"\nurl = \"https://contoso.webhook.office.com/webhookb2/a/IncomingWebhook/b/c\"\n",
+                (16, 7),
+                "destinations[0].url: this is an Office 365 connector",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\nmin_impact = \"huge\"\n",
+                (16, 14),
+                "routes[0].min_impact: \"huge\" is not an impact",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\ntags = [\"none\"]\n",
+                (16, 9),
+                "routes[0].tags[0]: no provider has tag \"none\"",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\ncomponents = { zz = [\"API\"] }\n",
+                (16, 22),
+                "routes[0].components.zz: no provider has id \"zz\"",
+            ),
+        ];
+        for (extra, (line, column), message) in cases {
+            let err = parse(&format!("{PROVIDERS}{extra}")).unwrap_err();
+            assert!(err.message.starts_with(message), "{err}");
+            assert_eq!(err.position, Some((line, column)), "{err}");
+        }
+    }
+
+    #[test]
+    fn unused_destinations_are_a_warning() {
+        let config = parse(&format!(
+            "{PROVIDERS}[[destinations]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://h.test/x\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.warnings,
+            [
+                "conf/sr.toml:14:8: destinations[0]: \"s\" is not named by any route; it receives nothing"
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_come_from_env_or_ssm_and_are_never_echoed() {
+        let text = format!(
+            "{PROVIDERS}[[routes]]\nname = \"pd\"\nchannel = \"pagerduty\"\nrouting_key = \"ssm:/statusrelay/pd\"\n"
+        );
+        assert_eq!(ssm_references(&text), ["/statusrelay/pd"]);
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message
+                .contains("SSM parameter /statusrelay/pd was not found"),
+            "{err}"
+        );
+
+        let mut secrets = Secrets::default();
+        secrets
+            .ssm
+            .insert("/statusrelay/pd".into(), "not-a-key-SECRETVALUE".into());
+        let err = Config::parse_with(Path::new("x.toml"), &text, &secrets).unwrap_err();
+        assert!(
+            err.message.contains("32-character integration key"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("SECRETVALUE"), "{err}");
+
+        secrets.ssm.insert(
+            "/statusrelay/pd".into(),
+            "R0UTINGKEY0123456789ABCDEFGHIJKL".into(),
+        );
+        let config = Config::parse_with(Path::new("x.toml"), &text, &secrets).unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("R0UTINGKEY"),
+            "Debug must not show secrets: {debug}"
+        );
     }
 }

@@ -286,8 +286,13 @@ fn window(from: DateTime<Utc>, until: DateTime<Utc>) -> String {
 /// HTML is converted with `html2text`, so broken markup cannot leak into a channel's markup.
 /// Text that merely contains `<` (e.g. "latency < 5s") is left as text.
 pub fn plain_text(raw: &str) -> String {
+    // Every channel shows far less than this; converting more only costs time (nested
+    // tables make HTML layout superlinear).
+    let raw = &raw[..raw.floor_char_boundary(CONVERT_MAX_BYTES)];
     let text = if looks_like_html(raw) {
         html2text::config::plain_no_decorate()
+            .raw_mode(true)
+            .no_table_borders()
             .string_from_read(raw.as_bytes(), 10_000)
             .unwrap_or_else(|_| raw.to_owned())
     } else {
@@ -316,6 +321,9 @@ pub fn plain_text(raw: &str) -> String {
     }
     out
 }
+
+/// The most of a body that is converted: 64 KiB, four times the largest channel budget.
+const CONVERT_MAX_BYTES: usize = 64 * 1024;
 
 fn looks_like_html(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();

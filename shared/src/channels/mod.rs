@@ -5,6 +5,8 @@
 
 pub mod console;
 pub mod discord;
+#[cfg(test)]
+mod golden;
 pub mod google_chat;
 pub mod http;
 pub mod mattermost;
