@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use support::fixture::{Page, epoch};
 use support::lambda::{Function, RuntimeApi};
 use support::moto::Moto;
+use support::platforms::{Kind, PAGERDUTY_KEY, Platforms, Scripted};
 use support::*;
 
 const TABLE: &str = "statusrelay";
@@ -278,11 +279,16 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
     let mut cloud = Cloud::start().await;
     let server = StatusServer::start().await;
     let receiver = WebhookReceiver::start().await;
+    let platforms = Platforms::start().await;
     let work = Workspace::new();
+    // The notifier uses the same channels and routing as the local watcher: a signed webhook
+    // route, and an on-call group with Slack and PagerDuty.
     let config = work.write_config(&format!(
-        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"github\"\nname = \"GitHub\"\nurl = \"{}\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
+        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"github\"\nname = \"GitHub\"\nurl = \"{}\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n\n[[destinations]]\nname = \"slack\"\ntype = \"slack\"\nurl = \"{}\"\n\n[[destinations]]\nname = \"pagerduty\"\ntype = \"pagerduty\"\nurl = \"{}\"\nrouting_key = \"{PAGERDUTY_KEY}\"\n\n[[routes]]\nname = \"oncall\"\ndestinations = [\"slack\", \"pagerduty\"]\n",
         server.url("github"),
-        receiver.url()
+        receiver.url(),
+        platforms.slack_url(),
+        platforms.pagerduty_url(),
     ));
     let t0 = epoch();
     let mut page = Page::realistic("GitHub", &server.url("github"));
@@ -317,6 +323,12 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
     assert!(failures(&response).is_empty(), "{response}");
     assert_eq!(receiver.delivered_types(), ["incident.created"]);
     assert_eq!(cloud.queue_types().await, ["incident.created"]);
+    assert_eq!(platforms.accepted(Kind::Slack).len(), 1);
+    assert!(
+        platforms.accepted(Kind::Slack)[0]
+            .visible
+            .contains("Degraded Codespaces")
+    );
 
     // 2. An idle poll: 304s, no write, no stream record.
     let report = functions
@@ -352,6 +364,7 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
     assert!(failures(&response).is_empty());
     assert_eq!(receiver.received().len(), 1);
     assert!(cloud.queue_types().await.is_empty());
+    assert_eq!(platforms.messages(Kind::Slack).len(), 1);
 
     // 4. A new incident takes Git down; the webhook is failing for the first invocation.
     let git = leaves[0].clone();
@@ -405,6 +418,11 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
         ["incident.created"],
         "SNS is a destination of its own and got it"
     );
+    assert_eq!(
+        platforms.accepted(Kind::Slack).len(),
+        2,
+        "Slack got the incident; the component record waits behind the failed one"
+    );
 
     // Lambda retries the batch: the webhook now gets the events, SNS is not published twice.
     let response = functions.notifier_api.invoke(&batch).await.unwrap();
@@ -422,8 +440,16 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
         "retries keep the event id: {ids:?}"
     );
     assert!(cloud.queue_types().await.is_empty());
+    assert_eq!(
+        platforms.messages(Kind::Slack).len(),
+        3,
+        "the retried incident is not re-sent to Slack, which had it; the component change is"
+    );
 
     // 5. Resolution: the filtered queue gets it; the component event is filtered out of it.
+    // Meanwhile the Slack channel was archived: the first 410 marks the destination failing
+    // and the next event is not sent to it.
+    platforms.plan(Kind::Slack, [Scripted::new(410, "channel_is_archived")]);
     page.post_update(&incident, "resolved", "Resolved.", t0 + Span::minutes(30));
     page.set_component(&git, "operational", t0 + Span::minutes(30));
     server.publish("github", &page);
@@ -440,6 +466,45 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
         ["incident.resolved", "component.status_changed"]
     );
     assert_eq!(cloud.queue_types().await, ["incident.resolved"]);
+    assert_eq!(platforms.accepted(Kind::Slack).len(), 3);
+    assert_eq!(
+        platforms.messages(Kind::Slack).len(),
+        4,
+        "one 410, then the failing destination is left alone"
+    );
+    let marked = cloud
+        .ddb
+        .get_item()
+        .table_name(TABLE)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("DEST#slack".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("STATUS".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let reason = marked
+        .item()
+        .and_then(|i| i.get("reason"))
+        .and_then(|v| v.as_s().ok())
+        .cloned();
+    assert!(reason.is_some_and(|r| r.contains("channel_is_archived")));
+    assert_eq!(
+        platforms
+            .alert(&format!("statusrelay/github/incident:{incident}"))
+            .as_deref(),
+        Some("resolved")
+    );
+    assert_eq!(
+        platforms
+            .alert(&format!("statusrelay/github/component:{git}"))
+            .as_deref(),
+        Some("resolved")
+    );
     let resolved = receiver.delivered()[3].json();
     assert_eq!(resolved["data"]["incident"]["id"], incident.as_str());
     assert_eq!(
@@ -447,4 +512,119 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
         "2026-11-20T08:30:00Z"
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// The local watcher with AWS parts: a Slack URL kept in SSM (SecureString, `ssm:` in the
+/// config) and an `sns` destination publishing to a topic that an SQS queue subscribes to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_watcher_reads_ssm_secrets_and_publishes_to_sns() {
+    let moto = Moto::start().await;
+    let sdk = moto.sdk_config().await;
+    let server = StatusServer::start().await;
+    let platforms = Platforms::start().await;
+    let work = Workspace::new();
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name("/statusrelay/slack-url")
+        .value(platforms.slack_url())
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let topic_arn = sns
+        .create_topic()
+        .name("statusrelay-local")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("local-events")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:123456789012:local-events")
+        .send()
+        .await
+        .unwrap();
+
+    let mut page = Page::realistic("GitHub", &server.url("github"));
+    let leaves = page.leaf_ids();
+    page.open_incident(
+        "Webhooks delayed",
+        "minor",
+        &leaves[2..3],
+        "Investigating.",
+        epoch(),
+    );
+    server.publish("github", &page);
+    let config = work.write_config(&format!(
+        "[settings]\nstate = \"state.db\"\nallow_private_targets = true\n\n[[providers]]\nid = \"github\"\nurl = \"{}\"\n\n[[destinations]]\nname = \"slack\"\ntype = \"slack\"\nurl = \"ssm:/statusrelay/slack-url\"\n\n[[destinations]]\nname = \"email-topic\"\ntype = \"sns\"\ntopic_arn = \"{topic_arn}\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"slack\", \"email-topic\"]\n",
+        server.url("github"),
+    ));
+    let mut command = tokio::process::Command::new(binary());
+    command
+        .args(["run", "--once", "--config", config.to_str().unwrap()])
+        .env("STATUSRELAY_LOG", "debug");
+    for (name, value) in moto.env() {
+        command.env(name, value);
+    }
+    let out = command.output().await.unwrap();
+    assert_no_panic(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("XXXXSLACKSECRETXXXX"),
+        "the SSM secret reached the log"
+    );
+
+    let slack = platforms.accepted(Kind::Slack);
+    assert_eq!(slack.len(), 1, "the Slack URL came from SSM");
+    assert!(slack[0].visible.contains("Webhooks delayed"));
+    let messages = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = messages.messages();
+    assert_eq!(messages.len(), 1);
+    let envelope: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(
+        envelope["Subject"],
+        "[GitHub] Incident created: Webhooks delayed"
+    );
+    let event: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(event["type"], "incident.created");
+    assert_eq!(envelope["MessageAttributes"]["provider"]["Value"], "github");
+
+    // A parameter that does not exist is named, with its place in the config.
+    let broken = work.write_config(
+        &std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("/statusrelay/slack-url", "/statusrelay/missing"),
+    );
+    let mut command = tokio::process::Command::new(binary());
+    command.args(["validate", "--config", broken.to_str().unwrap()]);
+    for (name, value) in moto.env() {
+        command.env(name, value);
+    }
+    let out = command.output().await.unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("statusrelay.toml:12:7: destinations[0].url: SSM parameter /statusrelay/missing was not found"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -109,6 +109,12 @@ pub struct RouteConfig {
     pub filter: RouteFilter,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Everything,
+    Providers,
+}
+
 /// Values fetched ahead of parsing for `ssm:NAME` references (see [`ssm_references`]).
 #[derive(Debug, Default, Clone)]
 pub struct Secrets {
@@ -255,6 +261,21 @@ impl Config {
 
     /// Parses a config, resolving `ssm:` references from `secrets`.
     pub fn parse_with(path: &Path, text: &str, secrets: &Secrets) -> Result<Config, ConfigError> {
+        Config::parse_scoped(path, text, secrets, Scope::Everything)
+    }
+
+    /// Settings and providers only: destinations and routes are neither read nor checked,
+    /// so the poller needs no access to the secrets they reference.
+    pub fn parse_providers(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        Config::parse_scoped(path, text, &Secrets::default(), Scope::Providers)
+    }
+
+    fn parse_scoped(
+        path: &Path,
+        text: &str,
+        secrets: &Secrets,
+        scope: Scope,
+    ) -> Result<Config, ConfigError> {
         let at = Locator { path, text };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().to_owned();
@@ -365,6 +386,22 @@ impl Config {
             });
         }
 
+        let settings = Settings {
+            state,
+            interval,
+            allow_private_targets,
+            concurrency,
+        };
+        if scope == Scope::Providers {
+            return Ok(Config {
+                path: path.to_owned(),
+                settings,
+                providers,
+                destinations: Vec::new(),
+                routes: Vec::new(),
+                warnings: Vec::new(),
+            });
+        }
         let mut destinations: Vec<DestinationConfig> = Vec::new();
         let mut destination_spans = Vec::new();
         for (index, spanned) in raw.destinations.into_iter().enumerate() {
@@ -624,12 +661,7 @@ impl Config {
 
         Ok(Config {
             path: path.to_owned(),
-            settings: Settings {
-                state,
-                interval,
-                allow_private_targets,
-                concurrency,
-            },
+            settings,
             providers,
             destinations,
             routes,

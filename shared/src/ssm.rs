@@ -5,14 +5,19 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::{Config, ConfigError, Secrets, ssm_references};
+use crate::config::{Config, ConfigError, Scope, Secrets, ssm_references};
 use crate::sources::error_chain;
 
 /// `GetParameters` takes at most ten names.
 const BATCH: usize = 10;
 
-/// Loads a config from `ssm:<parameter>` or a file, then resolves its `ssm:` references.
-pub async fn load_config(source: &str, ssm: &aws_sdk_ssm::Client) -> Result<Config, ConfigError> {
+/// Loads a config from `ssm:<parameter>` or a file, then (for [`Scope::Everything`]) resolves
+/// its `ssm:` references.
+pub async fn load_config(
+    source: &str,
+    ssm: &aws_sdk_ssm::Client,
+    scope: Scope,
+) -> Result<Config, ConfigError> {
     let failure = |message: String| ConfigError {
         path: source.into(),
         position: None,
@@ -31,6 +36,9 @@ pub async fn load_config(source: &str, ssm: &aws_sdk_ssm::Client) -> Result<Conf
         None => std::fs::read_to_string(source)
             .map_err(|e| failure(format!("cannot read config: {e}")))?,
     };
+    if scope == Scope::Providers {
+        return Config::parse_providers(Path::new(source), &text);
+    }
     let secrets = fetch_references(&text, ssm).await.map_err(failure)?;
     Config::parse_with(Path::new(source), &text, &secrets)
 }

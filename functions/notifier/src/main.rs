@@ -9,6 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use statusrelay_core::aws::notifier::Notifier;
 use statusrelay_core::aws::{init_logging, required_env, table::Table};
 use statusrelay_core::channels::sns::SnsTopic;
+use statusrelay_core::config::Scope;
 use statusrelay_core::delivery::RetryPolicy;
 
 #[tokio::main]
@@ -18,6 +19,7 @@ async fn main() -> Result<(), Error> {
     let config = statusrelay_core::ssm::load_config(
         &required_env("STATUSRELAY_CONFIG")?,
         &aws_sdk_ssm::Client::new(&aws),
+        Scope::Everything,
     )
     .await?;
     let table = Table::new(

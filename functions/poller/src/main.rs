@@ -5,6 +5,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use statusrelay_core::aws::poller::{Poller, PollerReport, ShardInput};
 use statusrelay_core::aws::{init_logging, required_env, table::Table};
+use statusrelay_core::config::Scope;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,6 +14,7 @@ async fn main() -> Result<(), Error> {
     let config = statusrelay_core::ssm::load_config(
         &required_env("STATUSRELAY_CONFIG")?,
         &aws_sdk_ssm::Client::new(&aws),
+        Scope::Providers,
     )
     .await?;
     let table = Table::new(
