@@ -150,3 +150,63 @@ async fn check_prints_components_open_incidents_and_maintenances() {
     );
     assert!(stderr(&out).contains("HTML"), "{}", stderr(&out));
 }
+
+/// The README's configuration and destination examples are real configs.
+#[test]
+fn readme_examples_are_valid_configs() {
+    use statusrelay_core::config::{Config, Secrets};
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block_after = |heading: &str| {
+        let section = &readme[readme.find(heading).unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        section[start..start + section[start..].find("```").unwrap()].to_owned()
+    };
+    // References resolve to values of the right shape, as a user's environment would.
+    let fill = |text: &str| {
+        let mut out = text
+            .replace(
+                "\"env:TELEGRAM_BOT_TOKEN\"",
+                "\"123456:ABCdefGhIJKlmnoPQRsTUVwxyZ\"",
+            )
+            .replace(
+                "\"env:STATUSRELAY_WEBHOOK_SECRET\"",
+                "\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+            );
+        while let Some(start) = out.find("\"env:") {
+            let end = start + 1 + out[start + 1..].find('"').unwrap();
+            out.replace_range(start..=end, "\"https://example.com/hook\"");
+        }
+        out
+    };
+    let mut secrets = Secrets::default();
+    secrets.ssm.insert(
+        "/statusrelay/secrets/slack-ops".into(),
+        "https://hooks.slack.com/services/T0/B0/x".into(),
+    );
+    secrets.ssm.insert(
+        "/statusrelay/secrets/pagerduty".into(),
+        "R0UTINGKEY0123456789ABCDEFGHIJKL".into(),
+    );
+
+    let configuration = fill(&block_after("## Configuration"));
+    let config = Config::parse_with(std::path::Path::new("README.md"), &configuration, &secrets)
+        .unwrap_or_else(|e| panic!("{e}\n{configuration}"));
+    assert_eq!(config.routes.len(), 2);
+
+    let destinations = fill(&block_after("## Destinations"));
+    let names: Vec<&str> = destinations
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .map(|l| l.split('"').next().unwrap())
+        .collect();
+    let text = format!("{destinations}\n[[routes]]\nname = \"all\"\ndestinations = {names:?}\n");
+    let config = Config::parse_with(std::path::Path::new("README.md"), &text, &secrets)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        config.destinations.len(),
+        10,
+        "one example per destination type"
+    );
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
