@@ -407,3 +407,40 @@ async fn test_route_reports_each_destination() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_destination_keeps_to_its_rate_limit() {
+    let server = StatusServer::start().await;
+    let platforms = Platforms::start().await;
+    let work = Workspace::new();
+    let mut page = Page::realistic("Acme", &server.url("acme"));
+    let leaves = page.leaf_ids();
+    for (i, name) in ["API errors", "Slow dashboard", "Webhooks delayed"]
+        .into_iter()
+        .enumerate()
+    {
+        page.open_incident(name, "minor", &leaves[i..i + 1], "Investigating.", epoch());
+    }
+    server.publish("acme", &page);
+    let config = work.write_config(&format!(
+        "[settings]\nstate = \"state.db\"\nallow_private_targets = true\n\n[[providers]]\nid = \"acme\"\nurl = \"{}\"\n\n[[destinations]]\nname = \"slack\"\ntype = \"slack\"\nurl = \"{}\"\n\n[[destinations]]\nname = \"fast\"\ntype = \"mattermost\"\nurl = \"{}\"\nrate_limit = \"2/s\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"slack\", \"fast\"]\n",
+        server.url("acme"),
+        platforms.slack_url(),
+        platforms.mattermost_url(),
+    ));
+    run(&config).await;
+    // Slack: one message a second per webhook.
+    let slack = platforms.accepted(Kind::Slack);
+    assert_eq!(slack.len(), 3);
+    for pair in slack.windows(2) {
+        assert!(
+            pair[1].at - pair[0].at >= std::time::Duration::from_millis(900),
+            "Slack faster than 1/s"
+        );
+    }
+    // A configured rate replaces the default (10/s): 2 a second in a burst of 2, so the third
+    // message waits for the bucket.
+    let mattermost = platforms.accepted(Kind::Mattermost);
+    assert_eq!(mattermost.len(), 3);
+    assert!(mattermost[2].at - mattermost[0].at >= std::time::Duration::from_millis(400));
+}
