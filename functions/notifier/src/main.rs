@@ -8,6 +8,7 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use statusrelay_core::aws::notifier::Notifier;
 use statusrelay_core::aws::{init_logging, required_env, table::Table};
+use statusrelay_core::channels::Clients;
 use statusrelay_core::channels::sns::SnsTopic;
 use statusrelay_core::config::Scope;
 use statusrelay_core::delivery::RetryPolicy;
@@ -26,10 +27,12 @@ async fn main() -> Result<(), Error> {
         aws_sdk_dynamodb::Client::new(&aws),
         required_env("TABLE_NAME")?,
     );
+    let sns = aws_sdk_sns::Client::new(&aws);
     let topic = std::env::var("TOPIC_ARN")
         .ok()
         .filter(|arn| !arn.is_empty())
-        .map(|arn| SnsTopic::new(aws_sdk_sns::Client::new(&aws), arn));
+        .map(|arn| SnsTopic::new(sns.clone(), arn));
+    let clients = Clients { sns: Some(sns) };
     // Lambda retries the record anyway: keep in-invocation retries short.
     let policy = RetryPolicy {
         first_delay: Duration::from_millis(200),
@@ -38,7 +41,7 @@ async fn main() -> Result<(), Error> {
         retries_per_run: 10,
         max_retry_after: Duration::from_secs(5),
     };
-    let notifier = Notifier::new(&config, table, topic, policy);
+    let notifier = Notifier::new(&config, table, topic, &clients, policy);
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         Ok::<DynamoDbEventResponse, Error>(notifier.handle(event.payload).await)

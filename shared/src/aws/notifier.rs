@@ -61,16 +61,16 @@ impl Notifier {
         config: &Config,
         table: Table,
         topic: Option<SnsTopic>,
+        clients: &Clients,
         policy: RetryPolicy,
     ) -> Notifier {
         let allow_private = config.settings.allow_private_targets;
-        let clients = Clients::default();
         let mut destinations: Vec<Destination> = config
             .destinations
             .iter()
             .map(|destination| Destination {
                 name: destination.name.clone(),
-                channel: Channel::from_destination(destination, allow_private, &clients),
+                channel: Channel::from_destination(destination, allow_private, clients),
                 fingerprint: fingerprint(&destination.channel),
                 takes_everything: false,
             })
