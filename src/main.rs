@@ -12,7 +12,7 @@ use statusrelay_core::config::{ChannelConfig, Config, ssm_references};
 use statusrelay_core::delivery::test_route::send_test;
 use statusrelay_core::model::Snapshot;
 use statusrelay_core::net::HttpLimits;
-use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, statuspage};
+use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, detect_and_poll};
 use statusrelay_core::store::Store;
 use statusrelay_core::watcher::Watcher;
 use tokio::sync::Notify;
@@ -259,13 +259,16 @@ async fn check(url: &str, json: bool, allow_private: bool) -> Result<()> {
     let path = base.path().trim_end_matches('/').to_owned();
     base.set_path(&path);
     let fetcher = Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
-    let snapshot = match statuspage::poll(&fetcher, &base, None)
+    let (platform, outcome) = detect_and_poll(&fetcher, &base, None)
         .await
-        .with_context(|| format!("{url}: not readable as a Statuspage-compatible page"))?
-    {
+        .with_context(|| format!("{url}: not readable as a status page"))?;
+    let snapshot = match outcome {
         PollOutcome::Fetched { snapshot, .. } => snapshot,
         PollOutcome::Unchanged => unreachable!("an unconditional poll always fetches"),
     };
+    if !json {
+        println!("platform: {}", platform.as_str());
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&snapshot)?);
     } else {

@@ -113,7 +113,7 @@ async fn check_prints_components_open_incidents_and_maintenances() {
     let out = statusrelay(&["check", &server.url("github"), "--allow-private"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with("GitHub ("), "{text}");
+    assert!(text.starts_with("platform: statuspage\nGitHub ("), "{text}");
     assert!(
         text.contains("degraded_performance   Automation / Actions"),
         "{text}"
@@ -143,12 +143,14 @@ async fn check_prints_components_open_incidents_and_maintenances() {
     let out = statusrelay(&["check", &server.url("github"), "--allow-private"]).await;
     assert_no_panic(&out);
     assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("not readable as a status page"), "{err}");
     assert!(
-        stderr(&out).contains("not readable as a Statuspage-compatible page"),
-        "{}",
-        stderr(&out)
+        err.contains("no supported platform recognised it (tried statuspage:")
+            && err.contains("slack:"),
+        "detection lists what it tried: {err}"
     );
-    assert!(stderr(&out).contains("HTML"), "{}", stderr(&out));
+    assert!(err.contains("HTML"), "{err}");
 }
 
 /// The README's configuration and destination examples are real configs.

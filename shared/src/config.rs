@@ -72,6 +72,18 @@ pub enum Platform {
     /// Not given: detected from the page itself.
     Detect,
     Statuspage,
+    /// Slack's own status API.
+    Slack,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Detect => "auto",
+            Platform::Statuspage => "statuspage",
+            Platform::Slack => "slack",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -356,11 +368,12 @@ impl Config {
             let platform = match raw.platform.as_ref().map(|p| p.get_ref().as_str()) {
                 None | Some("auto") => Platform::Detect,
                 Some("statuspage") => Platform::Statuspage,
+                Some("slack") => Platform::Slack,
                 Some(other) => {
                     return Err(at.error(
                         raw.platform.as_ref().map_or(span, |p| p.span()),
                         format!(
-                            "{}: unknown platform {other:?} (known: statuspage)",
+                            "{}: unknown platform {other:?} (known: statuspage, slack)",
                             field("platform")
                         ),
                     ));

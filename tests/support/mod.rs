@@ -137,6 +137,17 @@ impl StatusServer {
         };
     }
 
+    /// Serves any one document (other platforms' APIs) under `/<slug><path>`.
+    pub fn publish_document(&self, slug: &str, path: &str, body: String) {
+        let body = Bytes::from(body);
+        let etag = etag_of(&body);
+        self.state
+            .lock()
+            .unwrap()
+            .docs
+            .insert(format!("/{slug}{path}"), (body, etag));
+    }
+
     pub fn set_fault(&self, slug: &str, document: &str, fault: Option<Fault>) {
         let key = format!("/{slug}{document}");
         let mut state = self.state.lock().unwrap();

@@ -1,12 +1,15 @@
 //! Status page sources: fetching with validators and limits, and one module per platform that
 //! maps the platform's documents into the normalized [`Snapshot`](crate::model::Snapshot).
 
+pub mod slack;
 pub mod statuspage;
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -94,15 +97,40 @@ pub async fn poll(
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
     match provider.platform {
-        // Statuspage (and its incident.io copy) is the only platform so far; detection is its
-        // document-shape check, which fails clearly on anything else.
-        Platform::Statuspage | Platform::Detect => {
-            statuspage::poll(fetcher, &provider.url, previous).await
-        }
+        Platform::Statuspage => statuspage::poll(fetcher, &provider.url, previous).await,
+        Platform::Slack => slack::poll(fetcher, &provider.url, previous).await,
+        Platform::Detect => detect_and_poll(fetcher, &provider.url, previous)
+            .await
+            .map(|(_, outcome)| outcome),
     }
 }
 
-/// One fetched document.
+/// Tries each platform in turn by its documents' shape; the first that reads wins. When none
+/// does, the error lists what was tried. (Detection runs on every poll of an undeclared page:
+/// declare `platform` to save the probes.)
+pub async fn detect_and_poll(
+    fetcher: &Fetcher,
+    url: &Url,
+    previous: Option<Previous<'_>>,
+) -> Result<(Platform, PollOutcome), PollError> {
+    let statuspage_error = match statuspage::poll(fetcher, url, previous).await {
+        Ok(outcome) => return Ok((Platform::Statuspage, outcome)),
+        Err(err @ PollError::NotStatusPage { .. }) => err,
+        Err(other) => return Err(other),
+    };
+    let slack_error = match slack::poll(fetcher, url, previous).await {
+        Ok(outcome) => return Ok((Platform::Slack, outcome)),
+        Err(err @ PollError::NotStatusPage { .. }) => err,
+        Err(other) => return Err(other),
+    };
+    Err(PollError::NotStatusPage {
+        document: url.as_str().trim_end_matches('/').to_owned(),
+        reason: format!(
+            "no supported platform recognised it (tried statuspage: {statuspage_error}; slack: {slack_error})"
+        ),
+    })
+}
+
 pub enum Fetched {
     NotModified,
     NotFound,
@@ -261,4 +289,71 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The URL of a document under a page's base URL.
+pub(crate) fn document_url(base: &Url, document: &str) -> Url {
+    let mut url = base.clone();
+    let path = format!("{}{document}", base.path().trim_end_matches('/'));
+    url.set_path(&path);
+    url
+}
+
+/// Applies the previous snapshot's part for a document that answered 304.
+pub(crate) fn reuse(
+    previous: Option<Previous<'_>>,
+    document: &str,
+    validators: &mut Validators,
+    apply: impl FnOnce(&Snapshot),
+) -> Result<(), PollError> {
+    // 304s are re-fetched when there is no snapshot to reuse, so a 304 here without one means
+    // the server answered a request we did not make conditional.
+    let (Some(snapshot), Some(previous)) = (previous.and_then(|p| p.snapshot), previous) else {
+        return Err(PollError::NotStatusPage {
+            document: document.to_owned(),
+            reason: "answered 304 to an unconditional request".into(),
+        });
+    };
+    apply(snapshot);
+    if let Some(v) = previous.validators.get(document) {
+        validators.insert(document.to_owned(), v.clone());
+    }
+    Ok(())
+}
+
+/// Parses a JSON document, telling an HTML error page or a marketing page apart from broken
+/// JSON; `hint` ends the "not a status page" message.
+pub(crate) fn parse_json<T: DeserializeOwned>(
+    document: &str,
+    bytes: &[u8],
+    hint: &str,
+) -> Result<T, PollError> {
+    let not_status_page = |reason: &str| PollError::NotStatusPage {
+        document: document.to_owned(),
+        reason: format!("{reason}; {hint}"),
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => return Err(not_status_page("empty body")),
+        Some(b'<') => return Err(not_status_page("got HTML or XML, not JSON")),
+        Some(b'{' | b'[') => {}
+        Some(_) => return Err(not_status_page("the body is not JSON")),
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_data() {
+            // Valid JSON of the wrong shape: say which field.
+            not_status_page(&e.to_string())
+        } else {
+            PollError::malformed(document, &e)
+        }
+    })
+}
+
+/// Timestamps are parsed leniently: one odd date must not fail a whole page.
+pub(crate) fn instant(raw: Option<&str>) -> Option<DateTime<Utc>> {
+    let raw = raw?;
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }

@@ -5,12 +5,13 @@
 //! `scheduled-maintenances.json`. incident.io pages may not serve the maintenance document at
 //! all (404): they are then polled without maintenances rather than failing.
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::{Fetched, Fetcher, PollError, PollOutcome, Previous, Validators};
+use super::{
+    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, document_url, instant, reuse,
+};
 use crate::model::{
     AffectedComponent, Component, Incident, IncidentStatus, IncidentUpdate, PageInfo, Snapshot,
 };
@@ -115,34 +116,6 @@ pub async fn poll(
     })
 }
 
-fn document_url(base: &Url, document: &str) -> Url {
-    let mut url = base.clone();
-    let path = format!("{}{document}", base.path().trim_end_matches('/'));
-    url.set_path(&path);
-    url
-}
-
-fn reuse(
-    previous: Option<Previous<'_>>,
-    document: &str,
-    validators: &mut Validators,
-    apply: impl FnOnce(&Snapshot),
-) -> Result<(), PollError> {
-    // 304s are re-fetched when there is no snapshot to reuse, so a 304 here without one means
-    // the server answered a request we did not make conditional.
-    let (Some(snapshot), Some(previous)) = (previous.and_then(|p| p.snapshot), previous) else {
-        return Err(PollError::NotStatusPage {
-            document: document.to_owned(),
-            reason: "answered 304 to an unconditional request".into(),
-        });
-    };
-    apply(snapshot);
-    if let Some(v) = previous.validators.get(document) {
-        validators.insert(document.to_owned(), v.clone());
-    }
-    Ok(())
-}
-
 fn not_a_statuspage(document: &str, reason: &str) -> PollError {
     PollError::NotStatusPage {
         document: document.to_owned(),
@@ -150,32 +123,8 @@ fn not_a_statuspage(document: &str, reason: &str) -> PollError {
     }
 }
 
-/// Parses a document, telling an HTML error page or a marketing page apart from broken JSON.
 fn parse_document<T: DeserializeOwned>(document: &str, bytes: &[u8]) -> Result<T, PollError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        None => return Err(not_a_statuspage(document, "empty body")),
-        Some(b'<') => return Err(not_a_statuspage(document, "got HTML or XML, not JSON")),
-        Some(b'{') => {}
-        Some(_) => return Err(not_a_statuspage(document, "the body is not a JSON object")),
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        if e.is_data() {
-            // Valid JSON of the wrong shape: say which field.
-            not_a_statuspage(document, &e.to_string())
-        } else {
-            PollError::malformed(document, &e)
-        }
-    })
-}
-
-/// Timestamps are parsed leniently: one odd date must not fail a whole page.
-fn instant(raw: Option<&str>) -> Option<DateTime<Utc>> {
-    let raw = raw?;
-    DateTime::parse_from_rfc3339(raw)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    super::parse_json(document, bytes, "is this a Statuspage-compatible page?")
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,7 +295,7 @@ impl IncidentDoc {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
     use super::*;
     use crate::model::{ComponentStatus, Impact};
