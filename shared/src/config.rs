@@ -74,6 +74,7 @@ pub enum Platform {
     Statuspage,
     /// Slack's own status API.
     Slack,
+    Instatus,
 }
 
 impl Platform {
@@ -82,6 +83,7 @@ impl Platform {
             Platform::Detect => "auto",
             Platform::Statuspage => "statuspage",
             Platform::Slack => "slack",
+            Platform::Instatus => "instatus",
         }
     }
 }
@@ -369,11 +371,12 @@ impl Config {
                 None | Some("auto") => Platform::Detect,
                 Some("statuspage") => Platform::Statuspage,
                 Some("slack") => Platform::Slack,
+                Some("instatus") => Platform::Instatus,
                 Some(other) => {
                     return Err(at.error(
                         raw.platform.as_ref().map_or(span, |p| p.span()),
                         format!(
-                            "{}: unknown platform {other:?} (known: statuspage, slack)",
+                            "{}: unknown platform {other:?} (known: statuspage, slack, instatus)",
                             field("platform")
                         ),
                     ));

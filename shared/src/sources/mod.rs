@@ -1,6 +1,7 @@
 //! Status page sources: fetching with validators and limits, and one module per platform that
 //! maps the platform's documents into the normalized [`Snapshot`](crate::model::Snapshot).
 
+pub mod instatus;
 pub mod slack;
 pub mod statuspage;
 
@@ -97,11 +98,26 @@ pub async fn poll(
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
     match provider.platform {
-        Platform::Statuspage => statuspage::poll(fetcher, &provider.url, previous).await,
-        Platform::Slack => slack::poll(fetcher, &provider.url, previous).await,
         Platform::Detect => detect_and_poll(fetcher, &provider.url, previous)
             .await
             .map(|(_, outcome)| outcome),
+        platform => poll_as(platform, fetcher, &provider.url, previous).await,
+    }
+}
+
+/// The platforms detection tries, in order.
+pub const DETECTABLE: [Platform; 3] = [Platform::Statuspage, Platform::Slack, Platform::Instatus];
+
+async fn poll_as(
+    platform: Platform,
+    fetcher: &Fetcher,
+    url: &Url,
+    previous: Option<Previous<'_>>,
+) -> Result<PollOutcome, PollError> {
+    match platform {
+        Platform::Statuspage | Platform::Detect => statuspage::poll(fetcher, url, previous).await,
+        Platform::Slack => slack::poll(fetcher, url, previous).await,
+        Platform::Instatus => instatus::poll(fetcher, url, previous).await,
     }
 }
 
@@ -113,20 +129,22 @@ pub async fn detect_and_poll(
     url: &Url,
     previous: Option<Previous<'_>>,
 ) -> Result<(Platform, PollOutcome), PollError> {
-    let statuspage_error = match statuspage::poll(fetcher, url, previous).await {
-        Ok(outcome) => return Ok((Platform::Statuspage, outcome)),
-        Err(err @ PollError::NotStatusPage { .. }) => err,
-        Err(other) => return Err(other),
-    };
-    let slack_error = match slack::poll(fetcher, url, previous).await {
-        Ok(outcome) => return Ok((Platform::Slack, outcome)),
-        Err(err @ PollError::NotStatusPage { .. }) => err,
-        Err(other) => return Err(other),
-    };
+    let mut tried = Vec::new();
+    for platform in DETECTABLE {
+        match poll_as(platform, fetcher, url, previous).await {
+            Ok(outcome) => return Ok((platform, outcome)),
+            Err(err @ PollError::NotStatusPage { .. }) => {
+                tried.push(format!("{}: {err}", platform.as_str()));
+            }
+            // A timeout or a 5xx says nothing about the platform: report it as it is.
+            Err(other) => return Err(other),
+        }
+    }
     Err(PollError::NotStatusPage {
         document: url.as_str().trim_end_matches('/').to_owned(),
         reason: format!(
-            "no supported platform recognised it (tried statuspage: {statuspage_error}; slack: {slack_error})"
+            "no supported platform recognised it (tried {})",
+            tried.join("; ")
         ),
     })
 }
