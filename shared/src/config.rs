@@ -75,6 +75,8 @@ pub enum Platform {
     /// Slack's own status API.
     Slack,
     Instatus,
+    /// Any RSS or Atom feed; the provider's `url` is the feed's.
+    Feed,
 }
 
 impl Platform {
@@ -84,6 +86,7 @@ impl Platform {
             Platform::Statuspage => "statuspage",
             Platform::Slack => "slack",
             Platform::Instatus => "instatus",
+            Platform::Feed => "feed",
         }
     }
 }
@@ -364,7 +367,7 @@ impl Config {
                     format!("{}: duplicate provider id {id:?}", field("id")),
                 ));
             }
-            let url = parse_http_url(&raw.url, allow_private_targets).map_err(|message| {
+            let mut url = parse_http_url(&raw.url, allow_private_targets).map_err(|message| {
                 at.error(raw.url.span(), format!("{}: {message}", field("url")))
             })?;
             let platform = match raw.platform.as_ref().map(|p| p.get_ref().as_str()) {
@@ -372,16 +375,22 @@ impl Config {
                 Some("statuspage") => Platform::Statuspage,
                 Some("slack") => Platform::Slack,
                 Some("instatus") => Platform::Instatus,
+                Some("feed") => Platform::Feed,
                 Some(other) => {
                     return Err(at.error(
                         raw.platform.as_ref().map_or(span, |p| p.span()),
                         format!(
-                            "{}: unknown platform {other:?} (known: statuspage, slack, instatus)",
+                            "{}: unknown platform {other:?} (known: statuspage, slack, instatus, feed)",
                             field("platform")
                         ),
                     ));
                 }
             };
+            // A feed is fetched as written: its trailing slash can matter.
+            if platform == Platform::Feed && raw.url.get_ref().trim().ends_with('/') {
+                let path = format!("{}/", url.path().trim_end_matches('/'));
+                url.set_path(&path);
+            }
             let mut tags = Vec::with_capacity(raw.tags.len());
             for (i, tag) in raw.tags.iter().enumerate() {
                 let value = tag.get_ref().trim().to_lowercase();

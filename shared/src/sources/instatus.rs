@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, document_url, parse_json,
+    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, document_url,
+    parse_json, status_update,
 };
 use crate::model::{
     Impact, Incident, IncidentStatus, IncidentUpdate, Indicator, PageInfo, Snapshot,
@@ -29,8 +30,6 @@ use crate::model::{
 
 pub const SUMMARY: &str = "/summary.json";
 const HINT: &str = "is this an Instatus page?";
-/// How long a record that left the active lists stays in the snapshot as finished.
-const KEEP_FINISHED: Duration = Duration::days(7);
 
 pub async fn poll(
     fetcher: &Fetcher,
@@ -89,48 +88,6 @@ pub async fn poll(
         snapshot,
         validators,
     })
-}
-
-/// Records of the previous snapshot no longer listed: finished now (if they were open), and
-/// kept for a week so their end is seen exactly once.
-fn carry_finished(
-    listed: &mut Vec<Incident>,
-    prior: &[Incident],
-    maintenance: bool,
-    now: DateTime<Utc>,
-) {
-    for record in prior {
-        if listed.iter().any(|r| r.id == record.id) {
-            continue;
-        }
-        let mut record = record.clone();
-        if !record.status.is_finished() {
-            let status = if maintenance {
-                IncidentStatus::Completed
-            } else {
-                IncidentStatus::Resolved
-            };
-            record.updates.push(status_update(&record.id, &status, now));
-            record.status = status;
-            record.resolved_at = Some(now);
-            record.updated_at = Some(now);
-        }
-        if record
-            .resolved_at
-            .is_none_or(|at| now - at <= KEEP_FINISHED)
-        {
-            listed.push(record);
-        }
-    }
-}
-
-fn status_update(id: &str, status: &IncidentStatus, at: DateTime<Utc>) -> IncidentUpdate {
-    IncidentUpdate {
-        id: format!("{id}-{}", status.as_str()),
-        status: status.clone(),
-        body: format!("Status: {}.", crate::render::humanize(status.as_str())),
-        created_at: Some(at),
-    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! Status page sources: fetching with validators and limits, and one module per platform that
 //! maps the platform's documents into the normalized [`Snapshot`](crate::model::Snapshot).
 
+pub mod feed;
 pub mod instatus;
 pub mod slack;
 pub mod statuspage;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{Platform, ProviderConfig};
-use crate::model::Snapshot;
+use crate::model::{Incident, IncidentStatus, IncidentUpdate, Snapshot};
 use crate::net::{self, HttpLimits};
 
 /// Caching validators of one fetched document.
@@ -106,7 +107,12 @@ pub async fn poll(
 }
 
 /// The platforms detection tries, in order.
-pub const DETECTABLE: [Platform; 3] = [Platform::Statuspage, Platform::Slack, Platform::Instatus];
+pub const DETECTABLE: [Platform; 4] = [
+    Platform::Statuspage,
+    Platform::Slack,
+    Platform::Instatus,
+    Platform::Feed,
+];
 
 async fn poll_as(
     platform: Platform,
@@ -118,6 +124,7 @@ async fn poll_as(
         Platform::Statuspage | Platform::Detect => statuspage::poll(fetcher, url, previous).await,
         Platform::Slack => slack::poll(fetcher, url, previous).await,
         Platform::Instatus => instatus::poll(fetcher, url, previous).await,
+        Platform::Feed => feed::poll(fetcher, url, previous).await,
     }
 }
 
@@ -374,4 +381,54 @@ pub(crate) fn instant(raw: Option<&str>) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// How long a record that left a source's list stays in the snapshot as finished.
+const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(7);
+
+/// For sources that list only open records (Instatus, Azure's feed): records of the previous
+/// snapshot no longer listed are finished now (if they were open) and kept for a week, so
+/// their end is seen exactly once.
+pub(crate) fn carry_finished(
+    listed: &mut Vec<Incident>,
+    prior: &[Incident],
+    maintenance: bool,
+    now: DateTime<Utc>,
+) {
+    for record in prior {
+        if listed.iter().any(|r| r.id == record.id) {
+            continue;
+        }
+        let mut record = record.clone();
+        if !record.status.is_finished() {
+            let status = if maintenance {
+                IncidentStatus::Completed
+            } else {
+                IncidentStatus::Resolved
+            };
+            record.updates.push(status_update(&record.id, &status, now));
+            record.status = status;
+            record.resolved_at = Some(now);
+            record.updated_at = Some(now);
+        }
+        if record
+            .resolved_at
+            .is_none_or(|at| now - at <= KEEP_FINISHED)
+        {
+            listed.push(record);
+        }
+    }
+}
+
+pub(crate) fn status_update(
+    id: &str,
+    status: &IncidentStatus,
+    at: DateTime<Utc>,
+) -> IncidentUpdate {
+    IncidentUpdate {
+        id: format!("{id}-{}", status.as_str()),
+        status: status.clone(),
+        body: format!("Status: {}.", crate::render::humanize(status.as_str())),
+        created_at: Some(at),
+    }
 }
