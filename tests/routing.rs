@@ -194,3 +194,88 @@ events = ["maintenance.*"]
     assert_eq!(names(&oncall), [expected]);
     assert!(planning.delivered().is_empty());
 }
+
+/// `components` on a provider filters at the source: incidents and component changes that
+/// only touch other components never become events; page-wide incidents still do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_component_filter_drops_what_touches_only_other_components() {
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    let mut page = Page::realistic("Acme", &server.url("acme"));
+    let leaves = page.leaf_ids();
+    let group_of = |id: &str| {
+        page.components
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap()
+            .group_id
+            .clone()
+            .unwrap()
+    };
+    let group = group_of(&leaves[0]);
+    let group_name = page
+        .components
+        .iter()
+        .find(|c| c.id == group)
+        .unwrap()
+        .name
+        .clone();
+    let sibling = leaves
+        .iter()
+        .find(|l| *l != &leaves[0] && group_of(l) == group)
+        .unwrap()
+        .clone();
+    let outside = leaves
+        .iter()
+        .find(|l| group_of(l) != group)
+        .unwrap()
+        .clone();
+    let single = leaves
+        .iter()
+        .rev()
+        .find(|l| group_of(l) != group && **l != outside)
+        .unwrap()
+        .clone();
+    let single_name = page.component_name(&single);
+    server.publish("acme", &page);
+    let config = work.write_config(&format!(
+        "[settings]\nstate = \"state.db\"\nallow_private_targets = true\n\n[[providers]]\nid = \"acme\"\nurl = \"{}\"\ncomponents = [\"{group_name}\", \"{}\"]\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        server.url("acme"),
+        single_name.to_uppercase(),
+        receiver.url()
+    ));
+    run_once(&config).await;
+    assert!(receiver.received().is_empty());
+
+    page.open_incident(
+        "Outside only",
+        "major",
+        std::slice::from_ref(&outside),
+        "Investigating.",
+        epoch(),
+    );
+    page.open_incident("Everything slow", "minor", &[], "Investigating.", epoch());
+    page.open_incident(
+        "Group member down",
+        "major",
+        std::slice::from_ref(&sibling),
+        "Investigating.",
+        epoch(),
+    );
+    page.set_component(&outside, "major_outage", epoch());
+    page.set_component(&single, "degraded_performance", epoch());
+    server.publish("acme", &page);
+    let out = run_once(&config).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut got = names(&receiver);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            format!("component.status_changed {single_name}"),
+            "incident.created Everything slow".to_owned(),
+            "incident.created Group member down".to_owned(),
+        ]
+    );
+}

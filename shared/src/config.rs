@@ -100,6 +100,8 @@ pub struct ProviderConfig {
     pub platform: Platform,
     /// Categories routes can select by (`tags = ["payments"]`).
     pub tags: Vec<String>,
+    /// Components or component groups to watch (lowercase names, or ids); empty: all.
+    pub components: Vec<String>,
 }
 
 impl ProviderConfig {
@@ -213,6 +215,8 @@ struct RawProvider {
     platform: Option<Spanned<String>>,
     #[serde(default)]
     tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    components: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -402,12 +406,24 @@ impl Config {
                 }
                 tags.push(value);
             }
+            let mut components = Vec::with_capacity(raw.components.len());
+            for (i, component) in raw.components.iter().enumerate() {
+                let value = component.get_ref().trim().to_lowercase();
+                if value.is_empty() {
+                    return Err(at.error(
+                        component.span(),
+                        format!("{}[{i}]: must not be empty", field("components")),
+                    ));
+                }
+                components.push(value);
+            }
             providers.push(ProviderConfig {
                 id,
                 name: raw.name.filter(|n| !n.trim().is_empty()),
                 url,
                 platform,
                 tags,
+                components,
             });
         }
 

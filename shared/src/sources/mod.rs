@@ -98,12 +98,57 @@ pub async fn poll(
     provider: &ProviderConfig,
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
-    match provider.platform {
+    let outcome = match provider.platform {
         Platform::Detect => detect_and_poll(fetcher, &provider.url, previous)
             .await
             .map(|(_, outcome)| outcome),
         platform => poll_as(platform, fetcher, &provider.url, previous).await,
-    }
+    }?;
+    Ok(match outcome {
+        PollOutcome::Fetched {
+            mut snapshot,
+            validators,
+        } if !provider.components.is_empty() => {
+            keep_components(&mut snapshot, &provider.components);
+            PollOutcome::Fetched {
+                snapshot,
+                validators,
+            }
+        }
+        other => other,
+    })
+}
+
+/// Component filtering at the source: keeps the watched components (by name or id, or all of
+/// a watched group), and the incidents and maintenances that touch one of them or name no
+/// component at all (page-wide). Everything else never reaches the change detection.
+pub fn keep_components(snapshot: &mut Snapshot, watched: &[String]) {
+    let matches = |id: &str, name: &str| {
+        let name = name.trim().to_lowercase();
+        watched.iter().any(|w| *w == id || *w == name)
+    };
+    let watched_groups: Vec<String> = snapshot
+        .components
+        .iter()
+        .filter(|c| c.is_group && matches(&c.id, &c.name))
+        .map(|c| c.id.clone())
+        .collect();
+    snapshot.components.retain(|c| {
+        matches(&c.id, &c.name)
+            || c.group_id
+                .as_ref()
+                .is_some_and(|g| watched_groups.contains(g))
+    });
+    let kept: Vec<String> = snapshot.components.iter().map(|c| c.id.clone()).collect();
+    let touches = |record: &Incident| {
+        record.components.is_empty()
+            || record
+                .components
+                .iter()
+                .any(|c| kept.contains(&c.id) || matches(&c.id, &c.name))
+    };
+    snapshot.incidents.retain(|i| touches(i));
+    snapshot.maintenances.retain(|m| touches(m));
 }
 
 /// The platforms detection tries, in order.
