@@ -75,6 +75,8 @@ pub enum Platform {
     /// Slack's own status API.
     Slack,
     Instatus,
+    /// Google Cloud / Google Workspace status dashboards.
+    Gcp,
     /// Any RSS or Atom feed; the provider's `url` is the feed's.
     Feed,
 }
@@ -86,6 +88,7 @@ impl Platform {
             Platform::Statuspage => "statuspage",
             Platform::Slack => "slack",
             Platform::Instatus => "instatus",
+            Platform::Gcp => "gcp",
             Platform::Feed => "feed",
         }
     }
@@ -379,12 +382,13 @@ impl Config {
                 Some("statuspage") => Platform::Statuspage,
                 Some("slack") => Platform::Slack,
                 Some("instatus") => Platform::Instatus,
+                Some("gcp") => Platform::Gcp,
                 Some("feed") => Platform::Feed,
                 Some(other) => {
                     return Err(at.error(
                         raw.platform.as_ref().map_or(span, |p| p.span()),
                         format!(
-                            "{}: unknown platform {other:?} (known: statuspage, slack, instatus, feed)",
+                            "{}: unknown platform {other:?} (known: statuspage, slack, instatus, gcp, feed)",
                             field("platform")
                         ),
                     ));

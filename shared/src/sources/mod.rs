@@ -2,6 +2,7 @@
 //! maps the platform's documents into the normalized [`Snapshot`](crate::model::Snapshot).
 
 pub mod feed;
+pub mod gcp;
 pub mod instatus;
 pub mod slack;
 pub mod statuspage;
@@ -152,10 +153,11 @@ pub fn keep_components(snapshot: &mut Snapshot, watched: &[String]) {
 }
 
 /// The platforms detection tries, in order.
-pub const DETECTABLE: [Platform; 4] = [
+pub const DETECTABLE: [Platform; 5] = [
     Platform::Statuspage,
     Platform::Slack,
     Platform::Instatus,
+    Platform::Gcp,
     Platform::Feed,
 ];
 
@@ -169,6 +171,7 @@ async fn poll_as(
         Platform::Statuspage | Platform::Detect => statuspage::poll(fetcher, url, previous).await,
         Platform::Slack => slack::poll(fetcher, url, previous).await,
         Platform::Instatus => instatus::poll(fetcher, url, previous).await,
+        Platform::Gcp => gcp::poll(fetcher, url, previous).await,
         Platform::Feed => feed::poll(fetcher, url, previous).await,
     }
 }
