@@ -75,6 +75,8 @@ pub enum Platform {
     /// Slack's own status API.
     Slack,
     Instatus,
+    /// incident.io's Widget API (pages without the Statuspage-compatible API).
+    IncidentIo,
     /// Google Cloud / Google Workspace status dashboards.
     Gcp,
     /// Any RSS or Atom feed; the provider's `url` is the feed's.
@@ -88,6 +90,7 @@ impl Platform {
             Platform::Statuspage => "statuspage",
             Platform::Slack => "slack",
             Platform::Instatus => "instatus",
+            Platform::IncidentIo => "incidentio",
             Platform::Gcp => "gcp",
             Platform::Feed => "feed",
         }
@@ -382,13 +385,14 @@ impl Config {
                 Some("statuspage") => Platform::Statuspage,
                 Some("slack") => Platform::Slack,
                 Some("instatus") => Platform::Instatus,
+                Some("incidentio") => Platform::IncidentIo,
                 Some("gcp") => Platform::Gcp,
                 Some("feed") => Platform::Feed,
                 Some(other) => {
                     return Err(at.error(
                         raw.platform.as_ref().map_or(span, |p| p.span()),
                         format!(
-                            "{}: unknown platform {other:?} (known: statuspage, slack, instatus, gcp, feed)",
+                            "{}: unknown platform {other:?} (known: statuspage, slack, instatus, incidentio, gcp, feed)",
                             field("platform")
                         ),
                     ));

@@ -3,6 +3,7 @@
 
 pub mod feed;
 pub mod gcp;
+pub mod incident_io;
 pub mod instatus;
 pub mod slack;
 pub mod statuspage;
@@ -153,10 +154,11 @@ pub fn keep_components(snapshot: &mut Snapshot, watched: &[String]) {
 }
 
 /// The platforms detection tries, in order.
-pub const DETECTABLE: [Platform; 5] = [
+pub const DETECTABLE: [Platform; 6] = [
     Platform::Statuspage,
     Platform::Slack,
     Platform::Instatus,
+    Platform::IncidentIo,
     Platform::Gcp,
     Platform::Feed,
 ];
@@ -171,6 +173,7 @@ async fn poll_as(
         Platform::Statuspage | Platform::Detect => statuspage::poll(fetcher, url, previous).await,
         Platform::Slack => slack::poll(fetcher, url, previous).await,
         Platform::Instatus => instatus::poll(fetcher, url, previous).await,
+        Platform::IncidentIo => incident_io::poll(fetcher, url, previous).await,
         Platform::Gcp => gcp::poll(fetcher, url, previous).await,
         Platform::Feed => feed::poll(fetcher, url, previous).await,
     }
