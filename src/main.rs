@@ -64,6 +64,11 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// List the built-in provider catalog, or search it by id, name or tag.
+    Catalog {
+        #[command(subcommand)]
+        action: Option<CatalogAction>,
+    },
     /// Send a clearly marked test incident to every destination of a route and report
     /// each destination's answer.
     TestRoute {
@@ -72,6 +77,12 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum CatalogAction {
+    /// Entries whose id, name or a tag contains TERM (case-insensitive).
+    Search { term: String },
 }
 
 fn main() -> ExitCode {
@@ -133,6 +144,35 @@ async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::TestRoute { name, config } => test_route(&name, &config).await,
+        Command::Catalog { action } => {
+            let entries: Vec<&statusrelay_core::catalog::Entry> = match &action {
+                None => statusrelay_core::catalog::entries().iter().collect(),
+                Some(CatalogAction::Search { term }) => statusrelay_core::catalog::search(term),
+            };
+            if entries.is_empty() {
+                bail!("no catalog entry matches");
+            }
+            println!(
+                "{:<24} {:<28} {:<11} {:<34} url",
+                "id", "name", "platform", "tags"
+            );
+            for entry in &entries {
+                println!(
+                    "{:<24} {:<28} {:<11} {:<34} {}",
+                    entry.id,
+                    entry.name,
+                    entry.platform,
+                    entry.tags.join(","),
+                    entry.url
+                );
+            }
+            println!(
+                "\n{} entries; use them with catalog = [\"{}\", …] in a config",
+                entries.len(),
+                entries[0].id
+            );
+            Ok(())
+        }
     }
 }
 

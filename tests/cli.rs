@@ -212,3 +212,39 @@ fn readme_examples_are_valid_configs() {
     );
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
 }
+
+#[tokio::test]
+async fn catalog_lists_searches_and_feeds_configs() {
+    let out = statusrelay(&["catalog"]).await;
+    assert!(out.status.success());
+    let listing = stdout(&out);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("github ") && l.ends_with("https://www.githubstatus.com")),
+        "{listing}"
+    );
+    let out = statusrelay(&["catalog", "search", "Monitoring"]).await;
+    let found = stdout(&out);
+    assert!(
+        found.contains("datadog") && !found.contains("\nshopify"),
+        "{found}"
+    );
+    let out = statusrelay(&["catalog", "search", "zzzz-nothing"]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no catalog entry matches"));
+
+    let work = Workspace::new();
+    let path = work.write_config("catalog = [\"github\", \"slack\", \"google-cloud\"]\n\n[[routes]]\nname = \"out\"\nchannel = \"console\"\n");
+    let out = statusrelay(&["validate", "--config", path.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ok (3 providers"), "{}", stdout(&out));
+    let path = work.write_config("catalog = [\"slak\"]\n");
+    let out = statusrelay(&["validate", "--config", path.to_str().unwrap()]).await;
+    assert!(
+        stderr(&out)
+            .contains(":1:12: catalog[0]: no catalog entry \"slak\"; did you mean slack, snyk?"),
+        "{}",
+        stderr(&out)
+    );
+}

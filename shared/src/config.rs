@@ -84,6 +84,15 @@ pub enum Platform {
 }
 
 impl Platform {
+    pub fn parse(name: &str) -> Option<Platform> {
+        match name {
+            "auto" => Some(Platform::Detect),
+            other => crate::sources::DETECTABLE
+                .into_iter()
+                .find(|p| p.as_str() == other),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Platform::Detect => "auto",
@@ -194,6 +203,9 @@ pub fn ssm_references(text: &str) -> Vec<String> {
 struct RawConfig {
     #[serde(default)]
     settings: Option<RawSettings>,
+    /// Ids from the built-in catalog, added as providers.
+    #[serde(default)]
+    catalog: Vec<Spanned<String>>,
     #[serde(default)]
     providers: Vec<Spanned<RawProvider>>,
     #[serde(default)]
@@ -381,22 +393,17 @@ impl Config {
                 at.error(raw.url.span(), format!("{}: {message}", field("url")))
             })?;
             let platform = match raw.platform.as_ref().map(|p| p.get_ref().as_str()) {
-                None | Some("auto") => Platform::Detect,
-                Some("statuspage") => Platform::Statuspage,
-                Some("slack") => Platform::Slack,
-                Some("instatus") => Platform::Instatus,
-                Some("incidentio") => Platform::IncidentIo,
-                Some("gcp") => Platform::Gcp,
-                Some("feed") => Platform::Feed,
-                Some(other) => {
-                    return Err(at.error(
+                None => Platform::Detect,
+                Some(name) => Platform::parse(name).ok_or_else(|| {
+                    at.error(
                         raw.platform.as_ref().map_or(span, |p| p.span()),
                         format!(
-                            "{}: unknown platform {other:?} (known: statuspage, slack, instatus, incidentio, gcp, feed)",
-                            field("platform")
+                            "{}: unknown platform {name:?} (known: auto, {})",
+                            field("platform"),
+                            crate::sources::DETECTABLE.map(Platform::as_str).join(", ")
                         ),
-                    ));
-                }
+                    )
+                })?,
             };
             // A feed is fetched as written: its trailing slash can matter.
             if platform == Platform::Feed && raw.url.get_ref().trim().ends_with('/') {
@@ -432,6 +439,39 @@ impl Config {
                 platform,
                 tags,
                 components,
+            });
+        }
+
+        for (i, wanted) in raw.catalog.iter().enumerate() {
+            let id = wanted.get_ref().trim();
+            let Some(entry) = crate::catalog::find(id) else {
+                let close = crate::catalog::suggest(id);
+                let hint = if close.is_empty() {
+                    "see `statusrelay catalog`".to_owned()
+                } else {
+                    format!("did you mean {}?", close.join(", "))
+                };
+                return Err(at.error(
+                    wanted.span(),
+                    format!("catalog[{i}]: no catalog entry {id:?}; {hint}"),
+                ));
+            };
+            if !provider_ids.insert(entry.id.clone()) {
+                return Err(at.error(
+                    wanted.span(),
+                    format!("catalog[{i}]: {id:?} is also a [[providers]] id (or listed twice)"),
+                ));
+            }
+            let url = Url::parse(&entry.url).map_err(|e| {
+                at.error(wanted.span(), format!("catalog[{i}]: bad catalog URL: {e}"))
+            })?;
+            providers.push(ProviderConfig {
+                id: entry.id.clone(),
+                name: Some(entry.name.clone()),
+                url,
+                platform: Platform::parse(&entry.platform).unwrap_or(Platform::Detect),
+                tags: entry.tags.clone(),
+                components: Vec::new(),
             });
         }
 
@@ -968,6 +1008,32 @@ events = [\"maintenance.*\"]
             assert!(err.message.starts_with(message), "{err}");
             assert_eq!(err.position, Some((line, column)), "{err}");
         }
+    }
+
+    #[test]
+    fn catalog_ids_become_providers() {
+        let config = parse("catalog = [\"github\", \"slack\"]\n").unwrap();
+        let ids: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["github", "slack"]);
+        assert_eq!(config.providers[1].platform, Platform::Slack);
+        assert!(
+            config.providers[0]
+                .tags
+                .contains(&"developer-tools".to_owned())
+        );
+
+        let err = parse("catalog = [\"githubb\"]\n").unwrap_err();
+        assert_eq!(err.position, Some((1, 12)));
+        assert!(
+            err.message
+                .contains("no catalog entry \"githubb\"; did you mean github?"),
+            "{err}"
+        );
+        let err = parse(
+            "catalog = [\"github\"]\n[[providers]]\nid = \"github\"\nurl = \"https://x.test\"\n",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("also a [[providers]] id"), "{err}");
     }
 
     #[test]

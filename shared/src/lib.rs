@@ -7,6 +7,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod catalog;
 pub mod channels;
 pub mod config;
 pub mod delivery;
