@@ -77,6 +77,8 @@ pub enum Platform {
     Instatus,
     /// incident.io's Widget API (pages without the Statuspage-compatible API).
     IncidentIo,
+    /// Better Stack (Better Uptime) status pages.
+    BetterStack,
     /// Google Cloud / Google Workspace status dashboards.
     Gcp,
     /// Any RSS or Atom feed; the provider's `url` is the feed's.
@@ -100,6 +102,7 @@ impl Platform {
             Platform::Slack => "slack",
             Platform::Instatus => "instatus",
             Platform::IncidentIo => "incidentio",
+            Platform::BetterStack => "betterstack",
             Platform::Gcp => "gcp",
             Platform::Feed => "feed",
         }

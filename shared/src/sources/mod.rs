@@ -1,6 +1,7 @@
 //! Status page sources: fetching with validators and limits, and one module per platform that
 //! maps the platform's documents into the normalized [`Snapshot`](crate::model::Snapshot).
 
+pub mod better_stack;
 pub mod feed;
 pub mod gcp;
 pub mod incident_io;
@@ -154,11 +155,12 @@ pub fn keep_components(snapshot: &mut Snapshot, watched: &[String]) {
 }
 
 /// The platforms detection tries, in order.
-pub const DETECTABLE: [Platform; 6] = [
+pub const DETECTABLE: [Platform; 7] = [
     Platform::Statuspage,
     Platform::Slack,
     Platform::Instatus,
     Platform::IncidentIo,
+    Platform::BetterStack,
     Platform::Gcp,
     Platform::Feed,
 ];
@@ -174,6 +176,7 @@ async fn poll_as(
         Platform::Slack => slack::poll(fetcher, url, previous).await,
         Platform::Instatus => instatus::poll(fetcher, url, previous).await,
         Platform::IncidentIo => incident_io::poll(fetcher, url, previous).await,
+        Platform::BetterStack => better_stack::poll(fetcher, url, previous).await,
         Platform::Gcp => gcp::poll(fetcher, url, previous).await,
         Platform::Feed => feed::poll(fetcher, url, previous).await,
     }
