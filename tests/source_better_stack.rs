@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::fixture::epoch;
 use support::*;
 
