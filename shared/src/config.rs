@@ -79,6 +79,8 @@ pub enum Platform {
     IncidentIo,
     /// Better Stack (Better Uptime) status pages.
     BetterStack,
+    /// Cachet (self-hosted), API v1.
+    Cachet,
     /// Google Cloud / Google Workspace status dashboards.
     Gcp,
     /// Any RSS or Atom feed; the provider's `url` is the feed's.
@@ -103,6 +105,7 @@ impl Platform {
             Platform::Instatus => "instatus",
             Platform::IncidentIo => "incidentio",
             Platform::BetterStack => "betterstack",
+            Platform::Cachet => "cachet",
             Platform::Gcp => "gcp",
             Platform::Feed => "feed",
         }

@@ -2,6 +2,7 @@
 //! maps the platform's documents into the normalized [`Snapshot`](crate::model::Snapshot).
 
 pub mod better_stack;
+pub mod cachet;
 pub mod feed;
 pub mod gcp;
 pub mod incident_io;
@@ -155,12 +156,13 @@ pub fn keep_components(snapshot: &mut Snapshot, watched: &[String]) {
 }
 
 /// The platforms detection tries, in order.
-pub const DETECTABLE: [Platform; 7] = [
+pub const DETECTABLE: [Platform; 8] = [
     Platform::Statuspage,
     Platform::Slack,
     Platform::Instatus,
     Platform::IncidentIo,
     Platform::BetterStack,
+    Platform::Cachet,
     Platform::Gcp,
     Platform::Feed,
 ];
@@ -177,6 +179,7 @@ async fn poll_as(
         Platform::Instatus => instatus::poll(fetcher, url, previous).await,
         Platform::IncidentIo => incident_io::poll(fetcher, url, previous).await,
         Platform::BetterStack => better_stack::poll(fetcher, url, previous).await,
+        Platform::Cachet => cachet::poll(fetcher, url, previous).await,
         Platform::Gcp => gcp::poll(fetcher, url, previous).await,
         Platform::Feed => feed::poll(fetcher, url, previous).await,
     }

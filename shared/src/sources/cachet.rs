@@ -1,0 +1,370 @@
+//! Cachet (self-hosted, API v1): `/api/v1/components`, `/api/v1/incidents` (newest 50) and
+//! `/api/v1/incidents/{id}/updates`.
+//!
+//! What Cachet cannot express, and how it is handled:
+//! - timestamps have **no time zone** (`2026-11-20 08:00:00`, the server's local time): they
+//!   are read as UTC; RFC 3339 values are read as such;
+//! - no impact: it is taken from the incident's component (major outage → critical, partial
+//!   outage → major, performance issues → minor), else unspecified (which never filters out);
+//! - updates need one request per incident: they are fetched for incidents that are open or
+//!   whose `updated_at` moved since the last poll (all of the newest 50 on the first poll);
+//!   the incident's own `message` is its first update, `<id>-message`;
+//! - scheduled maintenance is an incident with status 0 (`Scheduled`): it is announced as
+//!   scheduled; Cachet v1 says nothing of its start or end;
+//! - `per_page` and ids may be strings or numbers; both are read.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use url::Url;
+
+use super::{
+    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, document_url, parse_json, reuse,
+};
+use crate::model::{
+    AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
+    IncidentUpdate, Indicator, PageInfo, Snapshot,
+};
+
+pub const COMPONENTS: &str = "/api/v1/components";
+pub const INCIDENTS: &str = "/api/v1/incidents";
+const HINT: &str = "is this a Cachet page with its API enabled?";
+
+pub async fn poll(
+    fetcher: &Fetcher,
+    base: &Url,
+    previous: Option<Previous<'_>>,
+) -> Result<PollOutcome, PollError> {
+    let validator = |doc: &str| previous.and_then(|p| p.validators.get(doc));
+    let mut components_url = document_url(base, COMPONENTS);
+    components_url.set_query(Some("per_page=100"));
+    let mut incidents_url = document_url(base, INCIDENTS);
+    incidents_url.set_query(Some("sort=id&order=desc&per_page=50"));
+    let (components, incidents) = tokio::join!(
+        fetcher.get(&components_url, COMPONENTS, validator(COMPONENTS)),
+        fetcher.get(&incidents_url, INCIDENTS, validator(INCIDENTS)),
+    );
+    let (mut components, mut incidents) = (components?, incidents?);
+    if matches!(
+        (&components, &incidents),
+        (Fetched::NotModified, Fetched::NotModified)
+    ) && previous.is_some()
+    {
+        return Ok(PollOutcome::Unchanged);
+    }
+    let prior = previous.and_then(|p| p.snapshot);
+    if prior.is_none() {
+        for (fetched, url, doc) in [
+            (&mut components, &components_url, COMPONENTS),
+            (&mut incidents, &incidents_url, INCIDENTS),
+        ] {
+            if matches!(fetched, Fetched::NotModified) {
+                *fetched = fetcher.get(url, doc, None).await?;
+            }
+        }
+    }
+    let not_cachet = |doc: &str, reason: &str| PollError::NotStatusPage {
+        document: doc.into(),
+        reason: format!("{reason}; {HINT}"),
+    };
+    let base_text = base.as_str().trim_end_matches('/');
+    let mut validators = Validators::new();
+    let mut snapshot = Snapshot::default();
+    match components {
+        Fetched::Body { bytes, validator } => {
+            let doc: Envelope<ComponentDoc> = parse_json(COMPONENTS, &bytes, HINT)?;
+            snapshot.components = doc
+                .data
+                .into_iter()
+                .filter(|c| c.enabled.unwrap_or(true))
+                .map(ComponentDoc::into_component)
+                .collect();
+            validators.insert(COMPONENTS.to_owned(), validator);
+        }
+        Fetched::NotModified => reuse(previous, COMPONENTS, &mut validators, |p| {
+            snapshot.components = p.components.clone()
+        })?,
+        Fetched::NotFound => return Err(not_cachet(COMPONENTS, "HTTP 404")),
+    }
+    let docs: Vec<IncidentDoc> = match incidents {
+        Fetched::Body { bytes, validator } => {
+            validators.insert(INCIDENTS.to_owned(), validator);
+            parse_json::<Envelope<IncidentDoc>>(INCIDENTS, &bytes, HINT)?.data
+        }
+        Fetched::NotModified => {
+            reuse(previous, INCIDENTS, &mut validators, |p| {
+                snapshot.incidents = p.incidents.clone();
+                snapshot.maintenances = p.maintenances.clone();
+            })?;
+            Vec::new()
+        }
+        Fetched::NotFound => return Err(not_cachet(INCIDENTS, "HTTP 404")),
+    };
+    for doc in docs.into_iter().filter(|d| d.visible.unwrap_or(1) != 0) {
+        let id = doc.id.0.clone();
+        let known = prior
+            .and_then(|p| {
+                p.incidents
+                    .iter()
+                    .chain(&p.maintenances)
+                    .find(|i| i.id == id)
+            })
+            .cloned();
+        let changed = known.as_ref().is_none_or(|k| {
+            k.updated_at != zoneless(doc.updated_at.as_deref()) || !k.status.is_finished()
+        });
+        let updates = if changed {
+            let mut url = document_url(base, &format!("{INCIDENTS}/{id}/updates"));
+            url.set_query(Some("sort=id&order=asc&per_page=100"));
+            let document = format!("{INCIDENTS}/{id}/updates");
+            match fetcher.get(&url, &document, None).await? {
+                Fetched::Body { bytes, .. } => {
+                    parse_json::<Envelope<UpdateDoc>>(&document, &bytes, HINT)?.data
+                }
+                // Older Cachet versions have no updates endpoint.
+                Fetched::NotFound | Fetched::NotModified => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        let record = match (changed, known) {
+            (false, Some(known)) => known,
+            _ => doc.into_incident(updates, &snapshot.components, base_text),
+        };
+        if record.status == IncidentStatus::Scheduled {
+            snapshot.maintenances.push(record);
+        } else {
+            snapshot.incidents.push(record);
+        }
+    }
+    let worst = snapshot
+        .components
+        .iter()
+        .map(|c| component_rank(&c.status))
+        .max()
+        .unwrap_or(0);
+    snapshot.page = PageInfo {
+        name: prior
+            .map(|p| p.page.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| base.host_str().unwrap_or("Cachet").to_owned()),
+        url: base_text.to_owned(),
+        time_zone: None,
+        indicator: Some(match worst {
+            0 => Indicator::None,
+            1 => Indicator::Minor,
+            2 => Indicator::Major,
+            _ => Indicator::Critical,
+        }),
+        description: None,
+    };
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+    })
+}
+
+fn component_rank(status: &ComponentStatus) -> u8 {
+    match status {
+        ComponentStatus::DegradedPerformance => 1,
+        ComponentStatus::PartialOutage => 2,
+        ComponentStatus::MajorOutage => 3,
+        _ => 0,
+    }
+}
+
+/// `2026-11-20 08:00:00` (no zone: read as UTC), or RFC 3339.
+pub fn zoneless(raw: Option<&str>) -> Option<DateTime<Utc>> {
+    let raw = raw?.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Some(at.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .map(|naive| naive.and_utc())
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope<T> {
+    data: Vec<T>,
+}
+
+/// A number or a string, read as a string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "serde_json::Value")]
+struct Id(String);
+
+impl From<serde_json::Value> for Id {
+    fn from(value: serde_json::Value) -> Id {
+        match value {
+            serde_json::Value::String(s) => Id(s),
+            other => Id(other.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ComponentDoc {
+    id: Id,
+    #[serde(default)]
+    name: String,
+    status: Option<Id>,
+    group_id: Option<Id>,
+    order: Option<Id>,
+    enabled: Option<bool>,
+    updated_at: Option<String>,
+}
+
+impl ComponentDoc {
+    fn into_component(self) -> Component {
+        Component {
+            id: self.id.0,
+            name: self.name,
+            status: component_status(self.status.as_ref().map(|s| s.0.as_str())),
+            is_group: false,
+            group_id: self
+                .group_id
+                .map(|g| g.0)
+                .filter(|g| g != "0" && g != "null"),
+            position: self.order.and_then(|o| o.0.parse().ok()),
+            updated_at: zoneless(self.updated_at.as_deref()),
+        }
+    }
+}
+
+fn component_status(raw: Option<&str>) -> ComponentStatus {
+    match raw {
+        Some("1") => ComponentStatus::Operational,
+        Some("2") => ComponentStatus::DegradedPerformance,
+        Some("3") => ComponentStatus::PartialOutage,
+        Some("4") => ComponentStatus::MajorOutage,
+        Some(other) => ComponentStatus::Unknown(other.to_owned()),
+        None => ComponentStatus::Unknown(String::new()),
+    }
+}
+
+fn incident_status(raw: &str) -> IncidentStatus {
+    match raw {
+        "0" => IncidentStatus::Scheduled,
+        "1" => IncidentStatus::Investigating,
+        "2" => IncidentStatus::Identified,
+        "3" => IncidentStatus::Monitoring,
+        "4" => IncidentStatus::Resolved,
+        other => IncidentStatus::Unknown(other.to_owned()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct IncidentDoc {
+    id: Id,
+    component_id: Option<Id>,
+    #[serde(default)]
+    name: String,
+    status: Option<Id>,
+    visible: Option<u8>,
+    #[serde(default)]
+    message: String,
+    scheduled_at: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateDoc {
+    id: Id,
+    status: Option<Id>,
+    #[serde(default)]
+    message: String,
+    created_at: Option<String>,
+}
+
+impl IncidentDoc {
+    fn into_incident(
+        self,
+        updates: Vec<UpdateDoc>,
+        components: &[Component],
+        base: &str,
+    ) -> Incident {
+        let status = incident_status(self.status.as_ref().map_or("", |s| s.0.as_str()));
+        let created = zoneless(self.created_at.as_deref());
+        let component = self
+            .component_id
+            .as_ref()
+            .and_then(|id| components.iter().find(|c| c.id == id.0));
+        let impact = match component.map(|c| &c.status) {
+            _ if status == IncidentStatus::Scheduled => Impact::Maintenance,
+            Some(ComponentStatus::MajorOutage) => Impact::Critical,
+            Some(ComponentStatus::PartialOutage) => Impact::Major,
+            Some(ComponentStatus::DegradedPerformance) => Impact::Minor,
+            _ => Impact::Unknown("unspecified".into()),
+        };
+        // The incident's own message opens it. Cachet does not keep the status it was opened
+        // with: with later updates it is taken as investigating, alone it is the current one.
+        let first_status = if updates.is_empty() || status == IncidentStatus::Scheduled {
+            status.clone()
+        } else {
+            IncidentStatus::Investigating
+        };
+        let mut all = vec![IncidentUpdate {
+            id: format!("{}-message", self.id.0),
+            status: first_status,
+            body: self.message,
+            created_at: created,
+        }];
+        let mut sorted: Vec<UpdateDoc> = updates;
+        sorted.sort_by_key(|u| {
+            (
+                zoneless(u.created_at.as_deref()),
+                u.id.0.parse::<u64>().unwrap_or(0),
+            )
+        });
+        all.extend(sorted.into_iter().map(|u| IncidentUpdate {
+            id: u.id.0,
+            status: incident_status(u.status.as_ref().map_or("", |s| s.0.as_str())),
+            body: u.message,
+            created_at: zoneless(u.created_at.as_deref()),
+        }));
+        let updated_at = zoneless(self.updated_at.as_deref());
+        Incident {
+            url: Some(format!("{base}/incidents/{}", self.id.0)),
+            id: self.id.0,
+            name: self.name,
+            status: status.clone(),
+            impact,
+            components: component
+                .map(|c| AffectedComponent {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    status: c.status.clone(),
+                })
+                .into_iter()
+                .collect(),
+            created_at: created,
+            updated_at,
+            resolved_at: status.is_finished().then_some(updated_at).flatten(),
+            scheduled_for: zoneless(self.scheduled_at.as_deref())
+                .filter(|_| status == IncidentStatus::Scheduled),
+            scheduled_until: None,
+            updates: all,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoneless_times_read_as_utc() {
+        assert_eq!(
+            zoneless(Some("2026-11-20 08:00:00")).unwrap().to_rfc3339(),
+            "2026-11-20T08:00:00+00:00"
+        );
+        assert_eq!(
+            zoneless(Some("2026-11-20T09:00:00+01:00"))
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-20T08:00:00+00:00"
+        );
+        assert_eq!(zoneless(Some("yesterday")), None);
+    }
+}
