@@ -81,6 +81,8 @@ pub enum Platform {
     BetterStack,
     /// Cachet (self-hosted), API v1.
     Cachet,
+    /// Status.io's public status API; the provider's `url` is the API document's.
+    StatusIo,
     /// Google Cloud / Google Workspace status dashboards.
     Gcp,
     /// Any RSS or Atom feed; the provider's `url` is the feed's.
@@ -106,6 +108,7 @@ impl Platform {
             Platform::IncidentIo => "incidentio",
             Platform::BetterStack => "betterstack",
             Platform::Cachet => "cachet",
+            Platform::StatusIo => "statusio",
             Platform::Gcp => "gcp",
             Platform::Feed => "feed",
         }

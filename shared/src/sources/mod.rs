@@ -8,6 +8,7 @@ pub mod gcp;
 pub mod incident_io;
 pub mod instatus;
 pub mod slack;
+pub mod status_io;
 pub mod statuspage;
 
 use std::collections::BTreeMap;
@@ -156,13 +157,14 @@ pub fn keep_components(snapshot: &mut Snapshot, watched: &[String]) {
 }
 
 /// The platforms detection tries, in order.
-pub const DETECTABLE: [Platform; 8] = [
+pub const DETECTABLE: [Platform; 9] = [
     Platform::Statuspage,
     Platform::Slack,
     Platform::Instatus,
     Platform::IncidentIo,
     Platform::BetterStack,
     Platform::Cachet,
+    Platform::StatusIo,
     Platform::Gcp,
     Platform::Feed,
 ];
@@ -180,6 +182,7 @@ async fn poll_as(
         Platform::IncidentIo => incident_io::poll(fetcher, url, previous).await,
         Platform::BetterStack => better_stack::poll(fetcher, url, previous).await,
         Platform::Cachet => cachet::poll(fetcher, url, previous).await,
+        Platform::StatusIo => status_io::poll(fetcher, url, previous).await,
         Platform::Gcp => gcp::poll(fetcher, url, previous).await,
         Platform::Feed => feed::poll(fetcher, url, previous).await,
     }
