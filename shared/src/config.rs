@@ -85,6 +85,8 @@ pub enum Platform {
     StatusIo,
     /// Google Cloud / Google Workspace status dashboards.
     Gcp,
+    /// The AWS Health Dashboard RSS feeds; the provider's `url` is the feed's.
+    AwsHealth,
     /// Any RSS or Atom feed; the provider's `url` is the feed's.
     Feed,
 }
@@ -110,6 +112,7 @@ impl Platform {
             Platform::Cachet => "cachet",
             Platform::StatusIo => "statusio",
             Platform::Gcp => "gcp",
+            Platform::AwsHealth => "aws",
             Platform::Feed => "feed",
         }
     }
@@ -415,7 +418,11 @@ impl Config {
                 })?,
             };
             // A feed is fetched as written: its trailing slash can matter.
-            if platform == Platform::Feed && raw.url.get_ref().trim().ends_with('/') {
+            if matches!(
+                platform,
+                Platform::Feed | Platform::AwsHealth | Platform::StatusIo
+            ) && raw.url.get_ref().trim().ends_with('/')
+            {
                 let path = format!("{}/", url.path().trim_end_matches('/'));
                 url.set_path(&path);
             }

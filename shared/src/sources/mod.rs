@@ -1,6 +1,7 @@
 //! Status page sources: fetching with validators and limits, and one module per platform that
 //! maps the platform's documents into the normalized [`Snapshot`](crate::model::Snapshot).
 
+pub mod aws_health;
 pub mod better_stack;
 pub mod cachet;
 pub mod feed;
@@ -157,7 +158,7 @@ pub fn keep_components(snapshot: &mut Snapshot, watched: &[String]) {
 }
 
 /// The platforms detection tries, in order.
-pub const DETECTABLE: [Platform; 9] = [
+pub const DETECTABLE: [Platform; 10] = [
     Platform::Statuspage,
     Platform::Slack,
     Platform::Instatus,
@@ -166,6 +167,7 @@ pub const DETECTABLE: [Platform; 9] = [
     Platform::Cachet,
     Platform::StatusIo,
     Platform::Gcp,
+    Platform::AwsHealth,
     Platform::Feed,
 ];
 
@@ -184,6 +186,7 @@ async fn poll_as(
         Platform::Cachet => cachet::poll(fetcher, url, previous).await,
         Platform::StatusIo => status_io::poll(fetcher, url, previous).await,
         Platform::Gcp => gcp::poll(fetcher, url, previous).await,
+        Platform::AwsHealth => aws_health::poll(fetcher, url, previous).await,
         Platform::Feed => feed::poll(fetcher, url, previous).await,
     }
 }

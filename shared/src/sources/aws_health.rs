@@ -1,0 +1,180 @@
+//! AWS Health Dashboard RSS (`url` = `https://status.aws.amazon.com/rss/all.rss` or a
+//! per-service feed such as `…/rss/ec2-us-east-1.rss`), read with `feed-rs`.
+//!
+//! What it cannot express, and how it is handled:
+//! - items are **updates, not events**, and carry no event id: items are grouped per service
+//!   (the `guid` fragment `#<service>-<region>_<epoch>`) in time order; a group ends with an
+//!   item saying the service operates normally (or `[RESOLVED]`), or after 24 hours of
+//!   silence. The event id is `<service>_<epoch of its first item>`; an update's id is its
+//!   item's epoch;
+//! - the state is a title prefix: "Service is operating normally" / `[RESOLVED]` → resolved,
+//!   "Service disruption" → major, "Performance issues" → minor, "Informational message" →
+//!   none; the service key is the affected component;
+//! - dates are RFC 822 with `PST`/`PDT` zones (feed-rs reads them).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use url::Url;
+
+use super::{Fetched, Fetcher, PollError, PollOutcome, Previous, Validators};
+use crate::model::{
+    AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo,
+    Snapshot,
+};
+use crate::render::plain_text;
+
+pub const DOCUMENT: &str = "rss";
+/// Silence after which the next item of a service starts a new event.
+const GROUP_GAP: Duration = Duration::hours(24);
+
+pub async fn poll(
+    fetcher: &Fetcher,
+    url: &Url,
+    previous: Option<Previous<'_>>,
+) -> Result<PollOutcome, PollError> {
+    let validator = previous.and_then(|p| p.validators.get(DOCUMENT));
+    let mut fetched = fetcher.get(url, DOCUMENT, validator).await?;
+    if matches!(fetched, Fetched::NotModified) {
+        if previous.is_some_and(|p| p.snapshot.is_some()) {
+            return Ok(PollOutcome::Unchanged);
+        }
+        fetched = fetcher.get(url, DOCUMENT, None).await?;
+    }
+    let not_aws = |reason: String| PollError::NotStatusPage {
+        document: DOCUMENT.into(),
+        reason: format!("{reason}; is this an AWS Health Dashboard RSS feed?"),
+    };
+    let (bytes, validator) = match fetched {
+        Fetched::Body { bytes, validator } => (bytes, validator),
+        Fetched::NotFound => return Err(not_aws("HTTP 404".into())),
+        Fetched::NotModified => {
+            return Err(not_aws("answered 304 to an unconditional request".into()));
+        }
+    };
+    let feed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_aws(e.to_string()))?;
+    let mut items: Vec<Item> = feed.entries.into_iter().filter_map(Item::read).collect();
+    if items.is_empty() && !feed.id.contains("amazon") && !url.as_str().contains("/rss/") {
+        return Err(not_aws("no AWS Health items".into()));
+    }
+    items.sort_by_key(|i| i.at);
+    let mut snapshot = Snapshot {
+        page: PageInfo {
+            name: "AWS".into(),
+            url: url.as_str().to_owned(),
+            ..PageInfo::default()
+        },
+        ..Snapshot::default()
+    };
+    // service → index of its open event in `snapshot.incidents`.
+    let mut open: BTreeMap<String, usize> = BTreeMap::new();
+    for item in items {
+        let continues = open.get(&item.service).copied().filter(|&index| {
+            let event: &Incident = &snapshot.incidents[index];
+            !event.status.is_finished()
+                && event
+                    .updated_at
+                    .is_some_and(|last| item.at - last <= GROUP_GAP)
+        });
+        let index = match continues {
+            Some(index) => index,
+            None => {
+                snapshot.incidents.push(Incident {
+                    id: format!("{}_{}", item.service, item.epoch),
+                    name: item.title.clone(),
+                    status: IncidentStatus::Investigating,
+                    impact: item.impact.clone(),
+                    url: item.link.clone(),
+                    components: vec![AffectedComponent {
+                        id: item.service.clone(),
+                        name: item.service.clone(),
+                        status: ComponentStatus::Operational,
+                    }],
+                    created_at: Some(item.at),
+                    updated_at: None,
+                    resolved_at: None,
+                    scheduled_for: None,
+                    scheduled_until: None,
+                    updates: Vec::new(),
+                });
+                open.insert(item.service.clone(), snapshot.incidents.len() - 1);
+                snapshot.incidents.len() - 1
+            }
+        };
+        let event = &mut snapshot.incidents[index];
+        let status = if item.resolved {
+            IncidentStatus::Resolved
+        } else {
+            IncidentStatus::Investigating
+        };
+        if !item.resolved && item.impact.rank() > event.impact.rank() {
+            event.impact = item.impact.clone();
+        }
+        event.updates.push(IncidentUpdate {
+            id: item.epoch.clone(),
+            status: status.clone(),
+            body: item.body,
+            created_at: Some(item.at),
+        });
+        event.status = status;
+        event.updated_at = Some(item.at);
+        event.resolved_at = item.resolved.then_some(item.at);
+        event.components[0].status = match (&event.status, &event.impact) {
+            (IncidentStatus::Resolved, _) => ComponentStatus::Operational,
+            (_, Impact::Major) => ComponentStatus::PartialOutage,
+            (_, Impact::Minor) => ComponentStatus::DegradedPerformance,
+            _ => ComponentStatus::Operational,
+        };
+    }
+    let mut validators = Validators::new();
+    validators.insert(DOCUMENT.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+    })
+}
+
+struct Item {
+    service: String,
+    epoch: String,
+    at: DateTime<Utc>,
+    title: String,
+    impact: Impact,
+    resolved: bool,
+    body: String,
+    link: Option<String>,
+}
+
+impl Item {
+    /// `guid` = `http(s)://status.aws.amazon.com/#<service>-<region>_<epoch>`.
+    fn read(entry: feed_rs::model::Entry) -> Option<Item> {
+        let (_, fragment) = entry.id.rsplit_once('#')?;
+        let (service, epoch) = fragment.rsplit_once('_')?;
+        let at = entry.published.or(entry.updated)?;
+        let raw_title = plain_text(&entry.title.map(|t| t.content).unwrap_or_default());
+        let (prefix, rest) = raw_title
+            .split_once(": ")
+            .unwrap_or(("", raw_title.as_str()));
+        let prefix = prefix.to_lowercase();
+        let resolved = prefix.contains("operating normally")
+            || rest.contains("[RESOLVED]")
+            || prefix == "resolved";
+        let impact = if prefix.contains("disruption") || prefix.contains("impact") {
+            Impact::Major
+        } else if prefix.contains("performance") {
+            Impact::Minor
+        } else {
+            Impact::None
+        };
+        Some(Item {
+            service: service.to_owned(),
+            epoch: epoch.to_owned(),
+            at,
+            title: rest.replace("[RESOLVED]", "").trim().to_owned(),
+            impact,
+            resolved,
+            body: plain_text(&entry.summary.map(|s| s.content).unwrap_or_default()),
+            link: entry.links.first().map(|l| l.href.clone()),
+        })
+    }
+}
