@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
-use super::{Fetched, Fetcher, PollError, PollOutcome, Previous, Validators};
+use super::{Fetcher, PollError, PollOutcome, Previous, Validators, fetch_single, not_status_page};
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo,
     Snapshot,
@@ -25,6 +25,7 @@ use crate::model::{
 use crate::render::plain_text;
 
 pub const DOCUMENT: &str = "rss";
+const AWS_HINT: &str = "is this an AWS Health Dashboard RSS feed?";
 /// Silence after which the next item of a service starts a new event.
 const GROUP_GAP: Duration = Duration::hours(24);
 
@@ -33,25 +34,11 @@ pub async fn poll(
     url: &Url,
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
-    let validator = previous.and_then(|p| p.validators.get(DOCUMENT));
-    let mut fetched = fetcher.get(url, DOCUMENT, validator).await?;
-    if matches!(fetched, Fetched::NotModified) {
-        if previous.is_some_and(|p| p.snapshot.is_some()) {
-            return Ok(PollOutcome::Unchanged);
-        }
-        fetched = fetcher.get(url, DOCUMENT, None).await?;
-    }
-    let not_aws = |reason: String| PollError::NotStatusPage {
-        document: DOCUMENT.into(),
-        reason: format!("{reason}; is this an AWS Health Dashboard RSS feed?"),
+    let Some((bytes, validator)) = fetch_single(fetcher, url, DOCUMENT, previous, AWS_HINT).await?
+    else {
+        return Ok(PollOutcome::Unchanged);
     };
-    let (bytes, validator) = match fetched {
-        Fetched::Body { bytes, validator } => (bytes, validator),
-        Fetched::NotFound => return Err(not_aws("HTTP 404".into())),
-        Fetched::NotModified => {
-            return Err(not_aws("answered 304 to an unconditional request".into()));
-        }
-    };
+    let not_aws = |reason: String| not_status_page(DOCUMENT, &reason, AWS_HINT);
     let feed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_aws(e.to_string()))?;
     let mut items: Vec<Item> = feed.entries.into_iter().filter_map(Item::read).collect();
     if items.is_empty() && !feed.id.contains("amazon") && !url.as_str().contains("/rss/") {

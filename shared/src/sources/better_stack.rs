@@ -18,8 +18,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, document_url, instant,
-    parse_json,
+    Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, id_text,
+    instant, not_status_page, parse_json,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -35,25 +35,10 @@ pub async fn poll(
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
     let url = document_url(base, INDEX);
-    let validator = previous.and_then(|p| p.validators.get(INDEX));
-    let mut fetched = fetcher.get(&url, INDEX, validator).await?;
-    if matches!(fetched, Fetched::NotModified) {
-        if previous.is_some_and(|p| p.snapshot.is_some()) {
-            return Ok(PollOutcome::Unchanged);
-        }
-        fetched = fetcher.get(&url, INDEX, None).await?;
-    }
-    let not_better_stack = |reason: &str| PollError::NotStatusPage {
-        document: INDEX.into(),
-        reason: format!("{reason}; {HINT}"),
+    let Some((bytes, validator)) = fetch_single(fetcher, &url, INDEX, previous, HINT).await? else {
+        return Ok(PollOutcome::Unchanged);
     };
-    let (bytes, validator) = match fetched {
-        Fetched::Body { bytes, validator } => (bytes, validator),
-        Fetched::NotFound => return Err(not_better_stack("HTTP 404")),
-        Fetched::NotModified => {
-            return Err(not_better_stack("answered 304 to an unconditional request"));
-        }
-    };
+    let not_better_stack = |reason: &str| not_status_page(INDEX, reason, HINT);
     let doc: IndexDoc = parse_json(INDEX, &bytes, HINT)?;
     if doc.data.kind != "status_page" {
         return Err(not_better_stack(&format!(
@@ -217,14 +202,6 @@ fn resource_status(raw: Option<&str>) -> ComponentStatus {
         Some("maintenance") => ComponentStatus::UnderMaintenance,
         Some(other) => ComponentStatus::Unknown(other.to_owned()),
         None => ComponentStatus::Unknown(String::new()),
-    }
-}
-
-/// JSON:API ids are strings, but Better Stack's attributes hold numeric ids too.
-fn id_text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -18,7 +18,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, document_url, parse_json, reuse,
+    Fetched, Fetcher, Id, PollError, PollOutcome, Previous, Validators, document_url,
+    not_status_page, parse_json, reuse,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -62,10 +63,7 @@ pub async fn poll(
             }
         }
     }
-    let not_cachet = |doc: &str, reason: &str| PollError::NotStatusPage {
-        document: doc.into(),
-        reason: format!("{reason}; {HINT}"),
-    };
+    let not_cachet = |doc: &str, reason: &str| not_status_page(doc, reason, HINT);
     let base_text = base.as_str().trim_end_matches('/');
     let mut validators = Validators::new();
     let mut snapshot = Snapshot::default();
@@ -186,20 +184,6 @@ pub fn zoneless(raw: Option<&str>) -> Option<DateTime<Utc>> {
 #[derive(Debug, Deserialize)]
 struct Envelope<T> {
     data: Vec<T>,
-}
-
-/// A number or a string, read as a string.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(from = "serde_json::Value")]
-struct Id(String);
-
-impl From<serde_json::Value> for Id {
-    fn from(value: serde_json::Value) -> Id {
-        match value {
-            serde_json::Value::String(s) => Id(s),
-            other => Id(other.to_string()),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,38 +20,27 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished};
+use super::{
+    Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, fetch_single,
+    not_status_page,
+};
 use crate::model::{Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo, Snapshot};
 use crate::render::plain_text;
 
 pub const DOCUMENT: &str = "feed";
+const FEED_HINT: &str = "is this an RSS or Atom feed?";
 
 pub async fn poll(
     fetcher: &Fetcher,
     url: &Url,
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
-    let validator = previous.and_then(|p| p.validators.get(DOCUMENT));
-    let mut fetched = fetcher.get(url, DOCUMENT, validator).await?;
-    if matches!(fetched, Fetched::NotModified) {
-        if previous.is_some_and(|p| p.snapshot.is_some()) {
-            return Ok(PollOutcome::Unchanged);
-        }
-        fetched = fetcher.get(url, DOCUMENT, None).await?;
-    }
-    let not_a_feed = |reason: String| PollError::NotStatusPage {
-        document: DOCUMENT.into(),
-        reason: format!("{reason}; is this an RSS or Atom feed?"),
+    let Some((bytes, validator)) =
+        fetch_single(fetcher, url, DOCUMENT, previous, FEED_HINT).await?
+    else {
+        return Ok(PollOutcome::Unchanged);
     };
-    let (bytes, validator) = match fetched {
-        Fetched::Body { bytes, validator } => (bytes, validator),
-        Fetched::NotFound => return Err(not_a_feed("HTTP 404".into())),
-        Fetched::NotModified => {
-            return Err(not_a_feed(
-                "answered 304 to an unconditional request".into(),
-            ));
-        }
-    };
+    let not_a_feed = |reason: String| not_status_page(DOCUMENT, &reason, FEED_HINT);
     let first = bytes
         .iter()
         .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF);

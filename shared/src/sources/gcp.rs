@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, document_url, instant,
+    Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, instant,
     parse_json,
 };
 use crate::model::{
@@ -31,22 +31,9 @@ pub async fn poll(
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
     let url = document_url(base, INCIDENTS);
-    let validator = previous.and_then(|p| p.validators.get(INCIDENTS));
-    let mut fetched = fetcher.get(&url, INCIDENTS, validator).await?;
-    if matches!(fetched, Fetched::NotModified) {
-        if previous.is_some_and(|p| p.snapshot.is_some()) {
-            return Ok(PollOutcome::Unchanged);
-        }
-        fetched = fetcher.get(&url, INCIDENTS, None).await?;
-    }
-    let not_gcp = |reason: &str| PollError::NotStatusPage {
-        document: INCIDENTS.into(),
-        reason: format!("{reason}; {HINT}"),
-    };
-    let (bytes, validator) = match fetched {
-        Fetched::Body { bytes, validator } => (bytes, validator),
-        Fetched::NotFound => return Err(not_gcp("HTTP 404")),
-        Fetched::NotModified => return Err(not_gcp("answered 304 to an unconditional request")),
+    let Some((bytes, validator)) = fetch_single(fetcher, &url, INCIDENTS, previous, HINT).await?
+    else {
+        return Ok(PollOutcome::Unchanged);
     };
     let docs: Vec<IncidentDoc> = parse_json(INCIDENTS, &bytes, HINT)?;
     let base_text = base.as_str().trim_end_matches('/');

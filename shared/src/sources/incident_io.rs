@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, document_url,
-    instant, parse_json,
+    Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, document_url,
+    fetch_single, instant, parse_json,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo,
@@ -33,22 +33,9 @@ pub async fn poll(
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
     let url = document_url(base, SUMMARY);
-    let validator = previous.and_then(|p| p.validators.get(SUMMARY));
-    let mut fetched = fetcher.get(&url, SUMMARY, validator).await?;
-    if matches!(fetched, Fetched::NotModified) {
-        if previous.is_some_and(|p| p.snapshot.is_some()) {
-            return Ok(PollOutcome::Unchanged);
-        }
-        fetched = fetcher.get(&url, SUMMARY, None).await?;
-    }
-    let not_widget = |reason: &str| PollError::NotStatusPage {
-        document: SUMMARY.into(),
-        reason: format!("{reason}; {HINT}"),
-    };
-    let (bytes, validator) = match fetched {
-        Fetched::Body { bytes, validator } => (bytes, validator),
-        Fetched::NotFound => return Err(not_widget("HTTP 404")),
-        Fetched::NotModified => return Err(not_widget("answered 304 to an unconditional request")),
+    let Some((bytes, validator)) = fetch_single(fetcher, &url, SUMMARY, previous, HINT).await?
+    else {
+        return Ok(PollOutcome::Unchanged);
     };
     let doc: SummaryDoc = parse_json(SUMMARY, &bytes, HINT)?;
     let prior = previous.and_then(|p| p.snapshot);

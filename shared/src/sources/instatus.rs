@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, document_url,
-    parse_json, status_update,
+    Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, document_url,
+    fetch_single, parse_json, status_update,
 };
 use crate::model::{
     Impact, Incident, IncidentStatus, IncidentUpdate, Indicator, PageInfo, Snapshot,
@@ -37,28 +37,9 @@ pub async fn poll(
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
     let url = document_url(base, SUMMARY);
-    let validator = previous.and_then(|p| p.validators.get(SUMMARY));
-    let mut fetched = fetcher.get(&url, SUMMARY, validator).await?;
-    if matches!(fetched, Fetched::NotModified) {
-        if previous.is_some_and(|p| p.snapshot.is_some()) {
-            return Ok(PollOutcome::Unchanged);
-        }
-        fetched = fetcher.get(&url, SUMMARY, None).await?;
-    }
-    let (bytes, validator) = match fetched {
-        Fetched::Body { bytes, validator } => (bytes, validator),
-        Fetched::NotFound => {
-            return Err(PollError::NotStatusPage {
-                document: SUMMARY.into(),
-                reason: format!("HTTP 404; {HINT}"),
-            });
-        }
-        Fetched::NotModified => {
-            return Err(PollError::NotStatusPage {
-                document: SUMMARY.into(),
-                reason: "answered 304 to an unconditional request".into(),
-            });
-        }
+    let Some((bytes, validator)) = fetch_single(fetcher, &url, SUMMARY, previous, HINT).await?
+    else {
+        return Ok(PollOutcome::Unchanged);
     };
     let doc: SummaryDoc = parse_json(SUMMARY, &bytes, HINT)?;
     let now = Utc::now();

@@ -379,6 +379,61 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// An id written as a string or as a number: sources disagree, sometimes with themselves
+/// (Slack's docs and SDK, Cachet, Better Stack's JSON:API attributes).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "serde_json::Value")]
+pub(crate) struct Id(pub String);
+
+impl From<serde_json::Value> for Id {
+    fn from(value: serde_json::Value) -> Id {
+        Id(id_text(&value))
+    }
+}
+
+pub(crate) fn id_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A "this is not that platform" error; `hint` says what the document was expected to be.
+pub(crate) fn not_status_page(document: &str, reason: &str, hint: &str) -> PollError {
+    PollError::NotStatusPage {
+        document: document.to_owned(),
+        reason: format!("{reason}; {hint}"),
+    }
+}
+
+/// Fetches the one document of a single-document platform, conditionally when the previous
+/// snapshot can stand in for it. `Ok(None)`: unchanged since the last poll.
+pub(crate) async fn fetch_single(
+    fetcher: &Fetcher,
+    url: &Url,
+    document: &str,
+    previous: Option<Previous<'_>>,
+    hint: &str,
+) -> Result<Option<(Vec<u8>, Validator)>, PollError> {
+    let validator = previous.and_then(|p| p.validators.get(document));
+    let mut fetched = fetcher.get(url, document, validator).await?;
+    if matches!(fetched, Fetched::NotModified) {
+        if previous.is_some_and(|p| p.snapshot.is_some()) {
+            return Ok(None);
+        }
+        fetched = fetcher.get(url, document, None).await?;
+    }
+    match fetched {
+        Fetched::Body { bytes, validator } => Ok(Some((bytes, validator))),
+        Fetched::NotFound => Err(not_status_page(document, "HTTP 404", hint)),
+        Fetched::NotModified => Err(not_status_page(
+            document,
+            "answered 304 to an unconditional request",
+            hint,
+        )),
+    }
+}
+
 /// The URL of a document under a page's base URL.
 pub(crate) fn document_url(base: &Url, document: &str) -> Url {
     let mut url = base.clone();
@@ -416,10 +471,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
     bytes: &[u8],
     hint: &str,
 ) -> Result<T, PollError> {
-    let not_status_page = |reason: &str| PollError::NotStatusPage {
-        document: document.to_owned(),
-        reason: format!("{reason}; {hint}"),
-    };
+    let not_status_page = |reason: &str| not_status_page(document, reason, hint);
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     match first {

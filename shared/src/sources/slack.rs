@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, document_url, instant,
-    parse_json, reuse,
+    Fetched, Fetcher, Id, PollError, PollOutcome, Previous, Validators, document_url, instant,
+    not_status_page, parse_json, reuse,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate,
@@ -109,10 +109,7 @@ pub async fn poll(
             }
         }
         Fetched::NotFound => {
-            return Err(PollError::NotStatusPage {
-                document: CURRENT.into(),
-                reason: format!("HTTP 404; {HINT}"),
-            });
+            return Err(not_status_page(CURRENT, "HTTP 404", HINT));
         }
     }
     Ok(PollOutcome::Fetched {
@@ -165,20 +162,6 @@ struct CurrentDoc {
     status: String,
     #[serde(default)]
     active_incidents: Vec<IncidentDoc>,
-}
-
-/// A string or an integer, read as a string.
-#[derive(Debug, Deserialize)]
-#[serde(from = "serde_json::Value")]
-struct Id(String);
-
-impl From<serde_json::Value> for Id {
-    fn from(value: serde_json::Value) -> Id {
-        match value {
-            serde_json::Value::String(s) => Id(s),
-            other => Id(other.to_string()),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, instant,
+    Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, fetch_single, instant,
     parse_json,
 };
 use crate::model::{
@@ -37,24 +37,9 @@ pub async fn poll(
     url: &Url,
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
-    let validator = previous.and_then(|p| p.validators.get(DOCUMENT));
-    let mut fetched = fetcher.get(url, DOCUMENT, validator).await?;
-    if matches!(fetched, Fetched::NotModified) {
-        if previous.is_some_and(|p| p.snapshot.is_some()) {
-            return Ok(PollOutcome::Unchanged);
-        }
-        fetched = fetcher.get(url, DOCUMENT, None).await?;
-    }
-    let not_status_io = |reason: &str| PollError::NotStatusPage {
-        document: DOCUMENT.into(),
-        reason: format!("{reason}; {HINT}"),
-    };
-    let (bytes, validator) = match fetched {
-        Fetched::Body { bytes, validator } => (bytes, validator),
-        Fetched::NotFound => return Err(not_status_io("HTTP 404")),
-        Fetched::NotModified => {
-            return Err(not_status_io("answered 304 to an unconditional request"));
-        }
+    let Some((bytes, validator)) = fetch_single(fetcher, url, DOCUMENT, previous, HINT).await?
+    else {
+        return Ok(PollOutcome::Unchanged);
     };
     let doc: Document = parse_json(DOCUMENT, &bytes, HINT)?;
     let result = doc.result;

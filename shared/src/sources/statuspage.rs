@@ -116,15 +116,14 @@ pub async fn poll(
     })
 }
 
+const HINT: &str = "is this a Statuspage-compatible page?";
+
 fn not_a_statuspage(document: &str, reason: &str) -> PollError {
-    PollError::NotStatusPage {
-        document: document.to_owned(),
-        reason: format!("{reason}; is this a Statuspage-compatible page?"),
-    }
+    super::not_status_page(document, reason, HINT)
 }
 
 fn parse_document<T: DeserializeOwned>(document: &str, bytes: &[u8]) -> Result<T, PollError> {
-    super::parse_json(document, bytes, "is this a Statuspage-compatible page?")
+    super::parse_json(document, bytes, HINT)
 }
 
 #[derive(Debug, Deserialize)]
