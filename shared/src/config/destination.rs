@@ -324,10 +324,12 @@ pub(super) fn build(
         ),
         None => None,
     };
+    // The required `url` of the webhook-style types.
+    let required_url = || cx.url(cx.required(&fields.url, "url", kind_name)?, "url");
     let channel = match kind_name {
         "console" => ChannelConfig::Console,
         "webhook" => {
-            let url = cx.url(cx.required(&fields.url, "url", kind_name)?, "url")?;
+            let url = required_url()?;
             let secret = match &fields.secret {
                 None => None,
                 Some(raw) => {
@@ -338,10 +340,10 @@ pub(super) fn build(
             ChannelConfig::Webhook { url, secret }
         }
         "slack" => ChannelConfig::Slack {
-            url: cx.url(cx.required(&fields.url, "url", kind_name)?, "url")?,
+            url: required_url()?,
         },
         "discord" => ChannelConfig::Discord {
-            url: cx.url(cx.required(&fields.url, "url", kind_name)?, "url")?,
+            url: required_url()?,
         },
         "teams" => {
             let raw = cx.required(&fields.url, "url", kind_name)?;
@@ -358,10 +360,10 @@ pub(super) fn build(
             ChannelConfig::Teams { url }
         }
         "google_chat" => ChannelConfig::GoogleChat {
-            url: cx.url(cx.required(&fields.url, "url", kind_name)?, "url")?,
+            url: required_url()?,
         },
         "mattermost" => ChannelConfig::Mattermost {
-            url: cx.url(cx.required(&fields.url, "url", kind_name)?, "url")?,
+            url: required_url()?,
         },
         "pagerduty" => {
             let raw_key = cx.required(&fields.routing_key, "routing_key", kind_name)?;
