@@ -13,13 +13,12 @@
 //!   scheduled; Cachet v1 says nothing of its start or end;
 //! - `per_page` and ids may be strings or numbers; both are read.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use url::Url;
 
 use super::{
     Fetched, Fetcher, Id, PollError, PollOutcome, Previous, Validators, document_url,
-    not_status_page, parse_json, reuse,
+    not_status_page, parse_json, reuse, zoneless,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -168,17 +167,6 @@ fn component_rank(status: &ComponentStatus) -> u8 {
         ComponentStatus::MajorOutage => 3,
         _ => 0,
     }
-}
-
-/// `2026-11-20 08:00:00` (no zone: read as UTC), or RFC 3339.
-pub fn zoneless(raw: Option<&str>) -> Option<DateTime<Utc>> {
-    let raw = raw?.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Some(at.with_timezone(&Utc));
-    }
-    NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S")
-        .ok()
-        .map(|naive| naive.and_utc())
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,25 +318,5 @@ impl IncidentDoc {
             scheduled_until: None,
             updates: all,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zoneless_times_read_as_utc() {
-        assert_eq!(
-            zoneless(Some("2026-11-20 08:00:00")).unwrap().to_rfc3339(),
-            "2026-11-20T08:00:00+00:00"
-        );
-        assert_eq!(
-            zoneless(Some("2026-11-20T09:00:00+01:00"))
-                .unwrap()
-                .to_rfc3339(),
-            "2026-11-20T08:00:00+00:00"
-        );
-        assert_eq!(zoneless(Some("yesterday")), None);
     }
 }
