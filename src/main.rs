@@ -292,12 +292,11 @@ fn spawn_signal_listener(stop: Arc<AtomicBool>, wake: Arc<Notify>) -> Result<()>
 }
 
 async fn check(url: &str, json: bool, allow_private: bool) -> Result<()> {
-    let mut base = url::Url::parse(url).with_context(|| format!("{url}: not a valid URL"))?;
+    // Taken as written: a feed's trailing slash can matter; page platforms ignore it.
+    let base = url::Url::parse(url).with_context(|| format!("{url}: not a valid URL"))?;
     if !matches!(base.scheme(), "http" | "https") {
         bail!("{url}: only http and https URLs are supported");
     }
-    let path = base.path().trim_end_matches('/').to_owned();
-    base.set_path(&path);
     let fetcher = Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
     let (platform, outcome) = detect_and_poll(&fetcher, &base, None)
         .await

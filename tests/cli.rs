@@ -146,7 +146,8 @@ async fn check_prints_components_open_incidents_and_maintenances() {
     let err = stderr(&out);
     assert!(err.contains("not readable as a status page"), "{err}");
     assert!(
-        err.contains("no supported platform recognised it (tried statuspage:")
+        err.contains("no supported platform recognised it (tried statuspal:")
+            && err.contains("statuspage:")
             && err.contains("slack:"),
         "detection lists what it tried: {err}"
     );
@@ -247,4 +248,35 @@ async fn catalog_lists_searches_and_feeds_configs() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A page no platform recognises (JSON of another shape at every document a platform would
+/// read, or nothing at all): a clear error naming every platform tried, no panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_pages_are_not_detected() {
+    let server = StatusServer::start().await;
+    let odd = r#"{"ok": true, "version": "3.1.4", "uptime": 123456}"#;
+    for path in [
+        "",
+        "/api/v2/summary.json",
+        "/summary.json",
+        "/api/v1/summary",
+        "/index.json",
+        "/incidents.json",
+        "/api/v1/components",
+    ] {
+        server.publish_document("odd", path, odd.to_owned());
+    }
+    for slug in ["odd", "empty"] {
+        let out = statusrelay(&["check", &server.url(slug), "--allow-private"]).await;
+        assert_no_panic(&out);
+        assert!(!out.status.success(), "{slug}: {}", stdout(&out));
+        let err = stderr(&out);
+        for platform in statusrelay_core::sources::DETECTABLE {
+            assert!(
+                err.contains(&format!("{}: ", platform.as_str())),
+                "{slug}: names {platform:?} as tried: {err}"
+            );
+        }
+    }
 }

@@ -107,4 +107,18 @@ async fn aws_items_become_events() {
         resolved["data"]["update"]["body"],
         "Instance launches have recovered."
     );
+
+    // Detected without `platform`, as `statusrelay check` reports.
+    let out = statusrelay(&[
+        "check",
+        &format!("{}/rss/all.rss", server.url("aws")),
+        "--allow-private",
+    ])
+    .await;
+    assert!(
+        stdout(&out).starts_with("platform: aws\n"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }

@@ -215,6 +215,16 @@ async fn cachet_lifecycle() {
     assert_eq!(updated["data"]["update"]["id"], "2000");
     assert_eq!(updated["data"]["update"]["status"], "identified");
 
+    // Detected once, remembered: a later poll asks only Cachet's own documents.
+    server.take_hits();
+    let out = run_once(&config).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hits = server.take_hits();
+    assert!(
+        !hits.is_empty() && hits.keys().all(|path| path.starts_with("/cachet/api/v1/")),
+        "no detection probes after the first poll: {hits:?}"
+    );
+
     let out = statusrelay(&["check", &server.url("cachet"), "--allow-private"]).await;
     assert!(
         stdout(&out).starts_with("platform: cachet\n"),

@@ -162,6 +162,20 @@ async fn statuspage_history_atom_lifecycle() {
     );
     let resolved = receiver.delivered()[2].json();
     assert_eq!(resolved["data"]["incident"]["status"], "resolved");
+
+    // Detected without `platform`, as `statusrelay check` reports.
+    let out = statusrelay(&[
+        "check",
+        &format!("{}/history.atom", server.url("github")),
+        "--allow-private",
+    ])
+    .await;
+    assert!(
+        stdout(&out).starts_with("platform: feed\n"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }
 
 /// Azure's feed: items exist only while an incident is open; no status field.
@@ -220,5 +234,19 @@ async fn azure_items_resolve_when_they_leave_the_feed() {
     assert_eq!(
         created["data"]["update"]["created_at"], "2026-11-20T08:00:00Z",
         "RFC 822 date with a Z zone"
+    );
+
+    // Detected without `platform`, as `statusrelay check` reports.
+    let out = statusrelay(&[
+        "check",
+        &format!("{}/en-us/status/feed/", server.url("azure")),
+        "--allow-private",
+    ])
+    .await;
+    assert!(
+        stdout(&out).starts_with("platform: feed\n"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
     );
 }

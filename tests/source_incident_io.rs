@@ -134,4 +134,13 @@ async fn widget_api_lifecycle() {
         scheduled["data"]["incident"]["scheduled_until"],
         "2026-11-21T04:00:00Z"
     );
+
+    // Detected without `platform`, as `statusrelay check` reports.
+    let out = statusrelay(&["check", &server.url("dub"), "--allow-private"]).await;
+    assert!(
+        stdout(&out).starts_with("platform: incidentio\n"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }

@@ -113,4 +113,18 @@ async fn status_io_lifecycle() {
         updated["data"]["update"]["body"],
         "A storage array is degraded."
     );
+
+    // Detected without `platform`, as `statusrelay check` reports.
+    let out = statusrelay(&[
+        "check",
+        &format!("{}{PAGE}", server.url("sio")),
+        "--allow-private",
+    ])
+    .await;
+    assert!(
+        stdout(&out).starts_with("platform: statusio\n"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }

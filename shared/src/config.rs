@@ -81,6 +81,8 @@ pub enum Platform {
     BetterStack,
     /// Cachet (self-hosted), API v1.
     Cachet,
+    /// Statuspal pages (`statuspal.io/p/<subdomain>` or the summary API URL).
+    Statuspal,
     /// Status.io's public status API; the provider's `url` is the API document's.
     StatusIo,
     /// Google Cloud / Google Workspace status dashboards.
@@ -110,6 +112,7 @@ impl Platform {
             Platform::IncidentIo => "incidentio",
             Platform::BetterStack => "betterstack",
             Platform::Cachet => "cachet",
+            Platform::Statuspal => "statuspal",
             Platform::StatusIo => "statusio",
             Platform::Gcp => "gcp",
             Platform::AwsHealth => "aws",
@@ -417,10 +420,11 @@ impl Config {
                     )
                 })?,
             };
-            // A feed is fetched as written: its trailing slash can matter.
+            // A feed is fetched as written: its trailing slash can matter (and detection may
+            // find a feed).
             if matches!(
                 platform,
-                Platform::Feed | Platform::AwsHealth | Platform::StatusIo
+                Platform::Feed | Platform::AwsHealth | Platform::StatusIo | Platform::Detect
             ) && raw.url.get_ref().trim().ends_with('/')
             {
                 let path = format!("{}/", url.path().trim_end_matches('/'));

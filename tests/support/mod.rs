@@ -50,6 +50,8 @@ struct PageState {
     faults: HashMap<String, Fault>,
     requests: usize,
     not_modified: usize,
+    /// Requests per path since the last `take_hits`.
+    hits: HashMap<String, usize>,
 }
 
 /// A loopback server hosting any number of status pages under `/<slug>`.
@@ -163,6 +165,13 @@ impl StatusServer {
             .len()
     }
 
+    /// The paths requested since the last call, with their counts.
+    pub fn take_hits(&self) -> std::collections::BTreeMap<String, usize> {
+        std::mem::take(&mut self.state.lock().unwrap().hits)
+            .into_iter()
+            .collect()
+    }
+
     /// (requests served, of which 304 Not Modified)
     pub fn counts(&self) -> (usize, usize) {
         let state = self.state.lock().unwrap();
@@ -174,6 +183,7 @@ fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
     let mut state = state.lock().unwrap();
     state.requests += 1;
     let path = request.uri().path().to_owned();
+    *state.hits.entry(path.clone()).or_default() += 1;
     let respond = |status: u16, content_type: &str, body: Vec<u8>| -> Response {
         Response::builder()
             .status(status)

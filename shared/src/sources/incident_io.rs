@@ -79,7 +79,7 @@ struct SummaryDoc {
     #[serde(default)]
     page_title: String,
     page_url: Option<String>,
-    #[serde(default)]
+    /// Required: the field that tells the widget API apart from any other JSON object.
     ongoing_incidents: Vec<RecordDoc>,
     #[serde(default)]
     in_progress_maintenances: Vec<RecordDoc>,

@@ -11,6 +11,7 @@ pub mod instatus;
 pub mod slack;
 pub mod status_io;
 pub mod statuspage;
+pub mod statuspal;
 
 use std::collections::BTreeMap;
 
@@ -157,8 +158,10 @@ pub fn keep_components(snapshot: &mut Snapshot, watched: &[String]) {
     snapshot.maintenances.retain(|m| touches(m));
 }
 
-/// The platforms detection tries, in order.
-pub const DETECTABLE: [Platform; 10] = [
+/// The platforms detection tries, in order. Statuspal goes first: it knows from the URL alone
+/// whether to make a request at all.
+pub const DETECTABLE: [Platform; 11] = [
+    Platform::Statuspal,
     Platform::Statuspage,
     Platform::Slack,
     Platform::Instatus,
@@ -184,6 +187,7 @@ async fn poll_as(
         Platform::IncidentIo => incident_io::poll(fetcher, url, previous).await,
         Platform::BetterStack => better_stack::poll(fetcher, url, previous).await,
         Platform::Cachet => cachet::poll(fetcher, url, previous).await,
+        Platform::Statuspal => statuspal::poll(fetcher, url, previous).await,
         Platform::StatusIo => status_io::poll(fetcher, url, previous).await,
         Platform::Gcp => gcp::poll(fetcher, url, previous).await,
         Platform::AwsHealth => aws_health::poll(fetcher, url, previous).await,
@@ -192,15 +196,20 @@ async fn poll_as(
 }
 
 /// Tries each platform in turn by its documents' shape; the first that reads wins. When none
-/// does, the error lists what was tried. (Detection runs on every poll of an undeclared page:
-/// declare `platform` to save the probes.)
+/// does, the error lists what was tried. The platform found by the last good poll (told by
+/// the documents its validators are for) is tried first, so an undeclared page costs no
+/// failed probes once detected.
 pub async fn detect_and_poll(
     fetcher: &Fetcher,
     url: &Url,
     previous: Option<Previous<'_>>,
 ) -> Result<(Platform, PollOutcome), PollError> {
+    let remembered = previous.and_then(|p| platform_of(p.validators));
+    let order = remembered
+        .into_iter()
+        .chain(DETECTABLE.into_iter().filter(|p| Some(*p) != remembered));
     let mut tried = Vec::new();
-    for platform in DETECTABLE {
+    for platform in order {
         match poll_as(platform, fetcher, url, previous).await {
             Ok(outcome) => return Ok((platform, outcome)),
             Err(err @ PollError::NotStatusPage { .. }) => {
@@ -216,6 +225,28 @@ pub async fn detect_and_poll(
             "no supported platform recognised it (tried {})",
             tried.join("; ")
         ),
+    })
+}
+
+/// The platform whose documents a good poll left validators for (every platform names its
+/// documents differently).
+pub fn platform_of(validators: &Validators) -> Option<Platform> {
+    let document = validators.keys().next()?.as_str();
+    Some(match document {
+        statuspage::SUMMARY | statuspage::INCIDENTS | statuspage::MAINTENANCES => {
+            Platform::Statuspage
+        }
+        slack::CURRENT | slack::HISTORY => Platform::Slack,
+        instatus::SUMMARY => Platform::Instatus,
+        incident_io::SUMMARY => Platform::IncidentIo,
+        better_stack::INDEX => Platform::BetterStack,
+        cachet::COMPONENTS | cachet::INCIDENTS => Platform::Cachet,
+        statuspal::DOCUMENT => Platform::Statuspal,
+        status_io::DOCUMENT => Platform::StatusIo,
+        gcp::INCIDENTS => Platform::Gcp,
+        aws_health::DOCUMENT => Platform::AwsHealth,
+        feed::DOCUMENT => Platform::Feed,
+        _ => return None,
     })
 }
 
@@ -498,6 +529,19 @@ pub(crate) fn instant(raw: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A time without a zone (`2026-11-20 08:00:00`, `2026-11-20T08:00:00.123`), read as UTC as
+/// Cachet and Statuspal write them, or RFC 3339 with its offset.
+pub fn zoneless(raw: Option<&str>) -> Option<DateTime<Utc>> {
+    let raw = raw?.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Some(at.with_timezone(&Utc));
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(raw, format).ok())
+        .map(|naive| naive.and_utc())
+}
+
 /// How long a record that left a source's list stays in the snapshot as finished.
 const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(7);
 
@@ -545,5 +589,26 @@ pub(crate) fn status_update(
         status: status.clone(),
         body: format!("Status: {}.", crate::render::humanize(status.as_str())),
         created_at: Some(at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoneless_times_read_as_utc() {
+        let at = |raw| zoneless(Some(raw)).map(|t| t.to_rfc3339());
+        let eight = Some("2026-11-20T08:00:00+00:00".to_owned());
+        assert_eq!(at("2026-11-20 08:00:00"), eight);
+        assert_eq!(at("2026-11-20T08:00:00"), eight);
+        assert_eq!(at("2026-11-20T09:00:00+01:00"), eight);
+        assert_eq!(at("2026-11-20T00:00:00-08:00"), eight);
+        assert_eq!(
+            at("2026-11-20T08:00:00.250"),
+            Some("2026-11-20T08:00:00.250+00:00".to_owned())
+        );
+        assert_eq!(at("yesterday"), None);
+        assert_eq!(at("2026-11-20"), None);
     }
 }
