@@ -628,3 +628,70 @@ async fn local_watcher_reads_ssm_secrets_and_publishes_to_sns() {
         stderr(&out)
     );
 }
+
+/// A platform that lists only open records (Instatus), undeclared so the poller detects it:
+/// on AWS, where the poller keeps validators and item hashes but no snapshot, an incident
+/// that leaves the summary is still resolved, exactly once, and 304s cost no refetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_only_platform_resolves_by_absence_on_aws() {
+    let mut cloud = Cloud::start().await;
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    let summary = |incidents: Value| {
+        json!({"page": {"name": "Manychat", "url": "https://status.manychat.com", "status": "UP"},
+               "activeIncidents": incidents, "activeMaintenances": []})
+        .to_string()
+    };
+    let incident = json!([{"id": "cm3k2x9q40001", "name": "Instagram automations delayed",
+        "started": "2026-11-20T08:00:00.000Z", "status": "INVESTIGATING", "impact": "PARTIALOUTAGE",
+        "url": "https://status.manychat.com/cm3k2x9q40001", "updatedAt": "2026-11-20T08:00:00.000Z"}]);
+    server.publish_document("manychat", "/summary.json", summary(json!([])));
+    let config = work.write_config(&format!(
+        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"manychat\"\nurl = \"{}\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
+        server.url("manychat"),
+        receiver.url(),
+    ));
+    let functions = start_functions(&cloud, &config).await;
+    let mut cycle = async || {
+        let report = functions
+            .poller_api
+            .invoke(&schedule_event())
+            .await
+            .unwrap();
+        assert_eq!(report["failed"], 0, "{report}");
+        let (batch, _) = cloud.stream_batch().await;
+        let response = functions.notifier_api.invoke(&batch).await.unwrap();
+        assert!(failures(&response).is_empty(), "{response}");
+        report
+    };
+    cycle().await;
+    server.publish_document("manychat", "/summary.json", summary(incident));
+    cycle().await;
+    assert_eq!(receiver.delivered_types(), ["incident.created"]);
+
+    server.take_hits();
+    let idle = cycle().await;
+    assert_eq!(idle["unchanged"], 1, "{idle}");
+    let hits = server.take_hits();
+    assert_eq!(
+        hits.values().sum::<usize>(),
+        1,
+        "one conditional request, no detection probe, no refetch: {hits:?}"
+    );
+
+    server.publish_document("manychat", "/summary.json", summary(json!([])));
+    let resolved = cycle().await;
+    assert_eq!(resolved["items_written"], 1, "{resolved}");
+    cycle().await;
+    assert_eq!(
+        receiver.delivered_types(),
+        ["incident.created", "incident.resolved"]
+    );
+    let event = receiver.delivered()[1].json();
+    assert_eq!(event["data"]["incident"]["status"], "resolved");
+    assert_eq!(
+        event["data"]["incident"]["name"],
+        "Instagram automations delayed"
+    );
+}

@@ -103,6 +103,19 @@ impl Platform {
         }
     }
 
+    /// Platforms whose documents list only open records: a record that leaves the list is
+    /// over, and the source finishes it against the previous snapshot.
+    pub fn lists_only_open(self) -> bool {
+        matches!(
+            self,
+            Platform::Instatus
+                | Platform::IncidentIo
+                | Platform::StatusIo
+                | Platform::Statuspal
+                | Platform::Feed
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Platform::Detect => "auto",

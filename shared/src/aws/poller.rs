@@ -1,19 +1,20 @@
 //! The poller Lambda's core: poll this shard's providers and write what changed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::table::{ProviderMeta, Table, TableError};
-use crate::config::{Config, ProviderConfig};
+use crate::config::{Config, Platform, ProviderConfig};
+use crate::model::Snapshot;
 use crate::net::HttpLimits;
 use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous};
-use crate::stream::{META_SK, provider_pk, state_items};
+use crate::stream::{INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, provider_pk, state_items};
 
 /// The invocation input: an EventBridge schedule event, optionally carrying a shard.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -134,7 +135,7 @@ impl Poller {
             .await
             .map_err(|e| PollFailure::Source(e.to_string()))?;
         let PollOutcome::Fetched {
-            snapshot,
+            mut snapshot,
             validators,
         } = outcome
         else {
@@ -142,6 +143,11 @@ impl Poller {
         };
 
         let now = Utc::now();
+        if let Some(meta) = &meta {
+            self.finish_vanished(config, meta, &validators, &mut snapshot, now)
+                .await
+                .map_err(PollFailure::Table)?;
+        }
         let first_poll = meta.is_none();
         let baseline_at = meta.as_ref().map_or(now, |m| m.baseline_at);
         let provider = config.provider(&snapshot.page.name);
@@ -199,6 +205,52 @@ impl Poller {
 }
 
 impl Poller {
+    /// On platforms that list only open records, a record is over when it leaves the list.
+    /// The local watcher sees that against its last snapshot; here the meta's item hashes
+    /// tell which records vanished, and only those are read back and finished (once: a
+    /// finished record is carried a week, then dropped).
+    async fn finish_vanished(
+        &self,
+        config: &ProviderConfig,
+        meta: &ProviderMeta,
+        validators: &sources::Validators,
+        snapshot: &mut Snapshot,
+        now: DateTime<Utc>,
+    ) -> Result<(), TableError> {
+        let platform = match config.platform {
+            Platform::Detect => sources::platform_of(validators),
+            declared => Some(declared),
+        };
+        if !platform.is_some_and(Platform::lists_only_open) {
+            return Ok(());
+        }
+        let listed: HashSet<String> = snapshot
+            .incidents
+            .iter()
+            .map(|i| format!("{INCIDENT_PREFIX}{}", i.id))
+            .chain(
+                snapshot
+                    .maintenances
+                    .iter()
+                    .map(|m| format!("{MAINTENANCE_PREFIX}{}", m.id)),
+            )
+            .collect();
+        let (mut incidents, mut maintenances) = (Vec::new(), Vec::new());
+        for sk in meta.hashes.keys() {
+            let record = sk.starts_with(INCIDENT_PREFIX) || sk.starts_with(MAINTENANCE_PREFIX);
+            if !record || listed.contains(sk) {
+                continue;
+            }
+            if let Some(item) = self.table.state_item(&meta.pk, sk).await? {
+                incidents.extend(item.incident);
+                maintenances.extend(item.maintenance);
+            }
+        }
+        sources::carry_finished(&mut snapshot.incidents, &incidents, false, now);
+        sources::carry_finished(&mut snapshot.maintenances, &maintenances, true, now);
+        Ok(())
+    }
+
     fn cached_meta(&self, provider_id: &str) -> Option<ProviderMeta> {
         let cache = self.meta_cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.get(provider_pk(provider_id).as_str()).cloned()

@@ -116,6 +116,28 @@ impl Table {
             .transpose()
     }
 
+    /// One stored state item (an incident, maintenance or component of a provider).
+    pub async fn state_item(&self, pk: &str, sk: &str) -> Result<Option<StateItem>, TableError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Table::key(pk.to_owned(), sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| table_error("GetItem", e))?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| TableError {
+                    operation: "GetItem",
+                    reason: format!("state item {pk} {sk} is unreadable: {e}"),
+                })
+            })
+            .transpose()
+    }
+
     pub async fn put_meta(&self, meta: &ProviderMeta) -> Result<(), TableError> {
         let item = serde_dynamo::to_item(meta).expect("meta serializes");
         self.client

@@ -446,15 +446,12 @@ pub(crate) async fn fetch_single(
     previous: Option<Previous<'_>>,
     hint: &str,
 ) -> Result<Option<(Vec<u8>, Validator)>, PollError> {
+    // The one document answering 304 to our validator means nothing changed, whether or not
+    // the caller keeps snapshots (the Lambda poller keeps validators only).
     let validator = previous.and_then(|p| p.validators.get(document));
-    let mut fetched = fetcher.get(url, document, validator).await?;
-    if matches!(fetched, Fetched::NotModified) {
-        if previous.is_some_and(|p| p.snapshot.is_some()) {
-            return Ok(None);
-        }
-        fetched = fetcher.get(url, document, None).await?;
-    }
+    let fetched = fetcher.get(url, document, validator).await?;
     match fetched {
+        Fetched::NotModified if validator.is_some() => Ok(None),
         Fetched::Body { bytes, validator } => Ok(Some((bytes, validator))),
         Fetched::NotFound => Err(not_status_page(document, "HTTP 404", hint)),
         Fetched::NotModified => Err(not_status_page(
