@@ -309,7 +309,7 @@ impl RawRoute {
 }
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-const DEFAULT_CONCURRENCY: usize = 32;
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

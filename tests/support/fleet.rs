@@ -1,100 +1,230 @@
-//! A loopback fleet of status pages and one watcher cycle over it, measured from outside the
-//! watcher process (wall time, CPU time and peak RSS of the `statusrelay` child).
+//! A loopback fleet of status pages, two watcher cycles over it and the network floor of each,
+//! measured from outside the measured process (wall time, CPU time and peak RSS of the child).
+//!
+//! The fleet: Statuspage pages of 20–60 KB (13.5 KB summary with 35 components, 2–11
+//! incidents of history, one open incident), served with ETags and a fixed latency; a share
+//! of pages fails (HTTP 500 on the summary) and a share is slow (one extra second).
+//! - cold cycle: every document is new, every provider takes its baseline (one delivery each);
+//! - steady cycle: a share of pages posted an update since (200, one event each), the rest
+//!   answer 304 to the conditional requests;
+//! - before each cycle, `raw_fetch` (examples/raw_fetch.rs) fetches the same documents with the
+//!   same client, concurrency and validators and does nothing else: the floor.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
 use super::fixture::Page;
-use super::{Documents, StatusServer, WebhookReceiver, Workspace, binary};
+use super::{Documents, Fault, StatusServer, WebhookReceiver, Workspace, binary};
 
 #[derive(Debug, Clone, Copy)]
-pub struct CycleFigures {
+pub struct FleetOptions {
+    pub providers: usize,
+    pub latency: Duration,
+    pub concurrency: usize,
+    /// Per thousand providers: pages that changed between the cycles.
+    pub changed_per_mille: usize,
+    /// Per thousand providers: pages whose summary answers 500.
+    pub failing_per_mille: usize,
+    /// Per thousand providers: pages one second slower than the rest.
+    pub slow_per_mille: usize,
+}
+
+impl FleetOptions {
+    pub fn new(providers: usize, latency: Duration, concurrency: usize) -> FleetOptions {
+        FleetOptions {
+            providers,
+            latency,
+            concurrency,
+            changed_per_mille: 50,
+            failing_per_mille: 10,
+            slow_per_mille: 5,
+        }
+    }
+
+    fn every(&self, per_mille: usize) -> Option<usize> {
+        (per_mille > 0).then(|| (1000 / per_mille).max(1))
+    }
+
+    fn is(&self, i: usize, per_mille: usize, phase: usize) -> bool {
+        self.every(per_mille).is_some_and(|n| i % n == phase % n)
+    }
+
+    pub fn changed(&self, i: usize) -> bool {
+        self.is(i, self.changed_per_mille, 1)
+    }
+
+    pub fn failing(&self, i: usize) -> bool {
+        self.is(i, self.failing_per_mille, 2)
+    }
+
+    pub fn slow(&self, i: usize) -> bool {
+        self.is(i, self.slow_per_mille, 3)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFigures {
     pub wall: Duration,
     pub cpu: Duration,
     pub max_rss_kib: i64,
     pub success: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct FleetReport {
-    pub providers: usize,
-    pub page_bytes: usize,
-    /// Sizes of summary, incidents and maintenances documents.
-    pub document_bytes: [usize; 3],
-    /// First cycle: every document is new, every provider takes its baseline.
-    pub cold: CycleFigures,
-    /// Second cycle: nothing changed, every document revalidates with 304.
-    pub warm: CycleFigures,
-    pub delivered: usize,
+#[derive(Debug, Clone, Copy)]
+pub struct CycleFigures {
+    pub cycle: RunFigures,
+    /// The raw fetch of the same documents just before.
+    pub floor: RunFigures,
+    /// Requests the cycle made, and how many were answered 304.
     pub requests: usize,
     pub not_modified: usize,
 }
 
-/// Runs one cold and one warm `statusrelay run --once` over `providers` pages.
-pub async fn run_fleet(providers: usize, latency: Duration, concurrency: usize) -> FleetReport {
-    let server = StatusServer::with_latency(latency).await;
-    let receiver = WebhookReceiver::start().await;
-    let work = Workspace::new();
-
-    // One realistic page with one open incident, served under every provider's path: every
-    // provider announces exactly one incident at its baseline.
-    let mut page = Page::realistic("Fleet", &server.url("p0"));
-    let leaves = page.leaf_ids();
-    page.open_incident(
-        "Elevated API error rates",
-        "minor",
-        &leaves[0..1],
-        "We are investigating.",
-        Utc::now(),
-    );
-    let docs = Documents::of(&page);
-    let document_bytes = [
-        docs.summary.len(),
-        docs.incidents.len(),
-        docs.maintenances.as_ref().map_or(0, |m| m.len()),
-    ];
-    let page_bytes = docs.summary.len()
-        + docs.incidents.len()
-        + docs.maintenances.as_ref().map_or(0, |m| m.len());
-    let mut config = format!(
-        "[settings]\nstate = \"fleet.db\"\nallow_private_targets = true\nconcurrency = {concurrency}\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
-        receiver.url()
-    );
-    for i in 0..providers {
-        server.publish_documents(&format!("p{i}"), &docs);
-        config.push_str(&format!(
-            "\n[[providers]]\nid = \"p{i}\"\nurl = \"{}\"\nplatform = \"statuspage\"\n",
-            server.url(&format!("p{i}"))
-        ));
-    }
-    let path = work.write_config(&config);
-
-    let cold = measured_run(&path).await;
-    let warm = measured_run(&path).await;
-    let (requests, not_modified) = server.counts();
-    FleetReport {
-        providers,
-        page_bytes,
-        document_bytes,
-        cold,
-        warm,
-        delivered: receiver.delivered().len(),
-        requests,
-        not_modified,
+impl CycleFigures {
+    pub fn overhead(&self) -> f64 {
+        self.cycle.wall.as_secs_f64() / self.floor.wall.as_secs_f64()
     }
 }
 
-async fn measured_run(config: &std::path::Path) -> CycleFigures {
-    let config = config.to_owned();
+#[derive(Debug, Clone)]
+pub struct FleetReport {
+    pub options: FleetOptions,
+    /// Smallest and largest page (all three documents).
+    pub page_bytes: (usize, usize),
+    pub cold: CycleFigures,
+    pub steady: CycleFigures,
+    /// Webhook deliveries after each cycle (cumulative).
+    pub delivered: (usize, usize),
+}
+
+/// History kept per page: 2 to 11 incidents make 20 to 60 KB pages.
+fn history_for(i: usize) -> usize {
+    2 + i % 10
+}
+
+pub async fn run_fleet(options: FleetOptions) -> FleetReport {
+    let server = StatusServer::with_latency(options.latency).await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+
+    // Ten page variants (by history length), each before and after a new update, shared by
+    // every provider of that variant without copies.
+    let mut variants = Vec::new();
+    for history in 2..=11 {
+        let mut page = Page::realistic("Fleet", &server.url("p0"));
+        page.incidents.drain(..page.incidents.len() - history);
+        let leaves = page.leaf_ids();
+        let open = page.open_incident(
+            "Elevated API error rates",
+            "minor",
+            &leaves[0..1],
+            "We are investigating elevated error rates on API requests.",
+            Utc::now() - chrono::Duration::minutes(20),
+        );
+        let before = Documents::of(&page);
+        page.post_update(
+            &open,
+            "identified",
+            "We identified a misconfigured load balancer and are rolling back the change.",
+            Utc::now() - chrono::Duration::minutes(5),
+        );
+        variants.push((before, Documents::of(&page)));
+    }
+    let size = |d: &Documents| {
+        d.summary.len() + d.incidents.len() + d.maintenances.as_ref().map_or(0, |m| m.len())
+    };
+    let page_bytes = (size(&variants[0].0), size(&variants[9].1));
+
+    let mut config = format!(
+        "[settings]\nstate = \"fleet.db\"\nallow_private_targets = true\nconcurrency = {}\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        options.concurrency,
+        receiver.url()
+    );
+    for i in 0..options.providers {
+        let slug = format!("p{i}");
+        server.publish_documents(&slug, &variants[history_for(i) - 2].0);
+        if options.failing(i) {
+            server.set_fault(&slug, "/api/v2/summary.json", Some(Fault::Status(500)));
+        }
+        if options.slow(i) {
+            for doc in [
+                "/api/v2/summary.json",
+                "/api/v2/incidents.json",
+                "/api/v2/scheduled-maintenances.json",
+            ] {
+                server.set_delay(&slug, doc, Some(Duration::from_secs(1)));
+            }
+        }
+        config.push_str(&format!(
+            "\n[[providers]]\nid = \"p{i}\"\nurl = \"{}\"\nplatform = \"statuspage\"\n",
+            server.url(&slug)
+        ));
+    }
+    let path = work.write_config(&config);
+    let validators = work.path("raw-validators.json");
+
+    let cold = measured_cycle(&server, &path, &validators).await;
+    let delivered_cold = receiver.delivered().len();
+    for i in (0..options.providers).filter(|i| options.changed(*i)) {
+        server.publish_documents(&format!("p{i}"), &variants[history_for(i) - 2].1);
+    }
+    let steady = measured_cycle(&server, &path, &validators).await;
+    FleetReport {
+        options,
+        page_bytes,
+        cold,
+        steady,
+        delivered: (delivered_cold, receiver.delivered().len()),
+    }
+}
+
+async fn measured_cycle(server: &StatusServer, config: &Path, validators: &Path) -> CycleFigures {
+    let floor = measured_run(raw_fetch(), vec![config.into(), validators.into()]).await;
+    let (before, before_304) = server.counts();
+    let cycle = measured_run(
+        PathBuf::from(binary()),
+        vec![
+            "run".into(),
+            "--once".into(),
+            "--config".into(),
+            config.into(),
+        ],
+    )
+    .await;
+    let (after, after_304) = server.counts();
+    CycleFigures {
+        cycle,
+        floor,
+        requests: after - before,
+        not_modified: after_304 - before_304,
+    }
+}
+
+/// `examples/raw_fetch.rs`, built next to the `statusrelay` binary (`cargo test` builds
+/// examples; for `cargo bench`, `cargo build --release --examples` does).
+fn raw_fetch() -> PathBuf {
+    let dir = Path::new(binary()).parent().unwrap();
+    let path = dir.join("examples").join("raw_fetch");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --examples` (add --release for benches)",
+        path.display()
+    );
+    path
+}
+
+async fn measured_run(program: PathBuf, args: Vec<PathBuf>) -> RunFigures {
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         // Reaped by wait4 below, which also yields the child's own rusage.
         #[allow(clippy::zombie_processes)]
-        let child = std::process::Command::new(binary())
-            .args(["run", "--once", "--config", config.to_str().unwrap()])
+        let child = std::process::Command::new(&program)
+            .args(&args)
             .env("STATUSRELAY_LOG", "warn")
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let mut status = 0;
@@ -106,7 +236,7 @@ async fn measured_run(config: &std::path::Path) -> CycleFigures {
         let tv = |t: libc::timeval| {
             Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
         };
-        CycleFigures {
+        RunFigures {
             wall,
             cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
             max_rss_kib: usage.ru_maxrss,

@@ -52,6 +52,8 @@ struct PageState {
     not_modified: usize,
     /// Requests per path since the last `take_hits`.
     hits: HashMap<String, usize>,
+    /// Extra delay per path (a slow page), on top of the server's latency.
+    delays: HashMap<String, Duration>,
 }
 
 /// A loopback server hosting any number of status pages under `/<slug>`.
@@ -102,8 +104,15 @@ impl StatusServer {
         let app = Router::new().fallback(move |request: Request<Body>| {
             let state = handler_state.clone();
             async move {
-                if !latency.is_zero() {
-                    tokio::time::sleep(latency).await;
+                let extra = state
+                    .lock()
+                    .unwrap()
+                    .delays
+                    .get(request.uri().path())
+                    .copied();
+                let delay = latency + extra.unwrap_or_default();
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
                 }
                 serve_page(&state, request)
             }
@@ -156,6 +165,16 @@ impl StatusServer {
         match fault {
             Some(fault) => state.faults.insert(key, fault),
             None => state.faults.remove(&key),
+        };
+    }
+
+    /// Makes one document slow (`None`: back to the server's latency).
+    pub fn set_delay(&self, slug: &str, document: &str, delay: Option<Duration>) {
+        let path = format!("/{slug}{document}");
+        let mut state = self.state.lock().unwrap();
+        match delay {
+            Some(delay) => state.delays.insert(path, delay),
+            None => state.delays.remove(&path),
         };
     }
 
