@@ -32,14 +32,6 @@ pub enum StoreError {
     Corrupt { what: String, reason: String },
 }
 
-/// A provider's stored state, as the last good poll left it.
-#[derive(Debug, Clone, Default)]
-pub struct StoredProvider {
-    pub state: ProviderState,
-    pub snapshot: Option<Snapshot>,
-    pub validators: Validators,
-}
-
 /// One event waiting for one route.
 #[derive(Debug, Clone)]
 pub struct PendingDelivery {
@@ -111,6 +103,13 @@ pub struct FailingDestination {
     pub since: String,
 }
 
+fn corrupt(id: &str, what: &str, e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt {
+        what: format!("{what} of provider {id}"),
+        reason: e.to_string(),
+    }
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let open_err = |reason: String| StoreError::Open {
@@ -163,30 +162,46 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn provider(&self, id: &str) -> Result<StoredProvider, StoreError> {
-        let conn = self.conn();
-        let row: Option<(String, Option<String>, String)> = conn
+    /// The validators of a provider's last good poll; `None` before its first one. Cheap: an
+    /// idle poll (every document 304) reads nothing else.
+    pub fn validators(&self, id: &str) -> Result<Option<Validators>, StoreError> {
+        let text: Option<String> = self
+            .conn()
             .query_row(
-                "SELECT state, snapshot, validators FROM providers WHERE id = ?1",
+                "SELECT validators FROM providers WHERE id = ?1 AND snapshot IS NOT NULL",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| r.get(0),
             )
             .optional()?;
-        let Some((state, snapshot, validators)) = row else {
-            return Ok(StoredProvider::default());
-        };
-        let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt {
-            what: format!("{what} of provider {id}"),
-            reason: e.to_string(),
-        };
-        Ok(StoredProvider {
-            state: serde_json::from_str(&state).map_err(|e| corrupt("state", e))?,
-            snapshot: snapshot
-                .map(|s| serde_json::from_str(&s))
-                .transpose()
-                .map_err(|e| corrupt("snapshot", e))?,
-            validators: serde_json::from_str(&validators).map_err(|e| corrupt("validators", e))?,
-        })
+        text.map(|t| serde_json::from_str(&t).map_err(|e| corrupt(id, "validators", e)))
+            .transpose()
+    }
+
+    /// The snapshot of a provider's last good poll.
+    pub fn snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let text: Option<Option<String>> = self
+            .conn()
+            .query_row("SELECT snapshot FROM providers WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        text.flatten()
+            .map(|t| serde_json::from_str(&t).map_err(|e| corrupt(id, "snapshot", e)))
+            .transpose()
+    }
+
+    /// What the change detection knows of a provider (empty before its first poll).
+    pub fn state(&self, id: &str) -> Result<ProviderState, StoreError> {
+        let text: Option<String> = self
+            .conn()
+            .query_row("SELECT state FROM providers WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        text.map_or_else(
+            || Ok(ProviderState::default()),
+            |t| serde_json::from_str(&t).map_err(|e| corrupt(id, "state", e)),
+        )
     }
 
     /// Stores a good poll's outcome and its events, and queues each event for the routes

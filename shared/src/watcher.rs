@@ -14,7 +14,9 @@ use crate::diff::detect_changes;
 use crate::event::Event;
 use crate::net::HttpLimits;
 use crate::routing;
-use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollError, PollOutcome, Previous};
+use crate::sources::{
+    self, DEFAULT_MAX_BODY_BYTES, Fetcher, LazySnapshot, PollError, PollOutcome, Previous,
+};
 use crate::store::{Store, StoreError};
 
 /// Finished events are kept this long in the store for inspection.
@@ -112,18 +114,25 @@ impl Watcher {
     }
 
     async fn poll(&self, config: &ProviderConfig) -> Result<PollResult, PollFailure> {
-        let stored = self
+        let validators = self
             .store
-            .provider(&config.id)
+            .validators(&config.id)
             .map_err(PollFailure::Store)?;
-        let previous = stored.snapshot.as_ref().map(|snapshot| Previous {
-            snapshot: Some(snapshot),
-            validators: &stored.validators,
+        // The last snapshot is read only when a document changed: a steady-state cycle is
+        // mostly 304s, and parsing every stored snapshot was most of its CPU.
+        let load_error = std::sync::Mutex::new(None);
+        let prior = LazySnapshot::new(|| {
+            self.store.snapshot(&config.id).unwrap_or_else(|err| {
+                *load_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+                None
+            })
         });
-        let outcome = sources::poll(&self.fetcher, config, previous)
-            .await
-            .map_err(PollFailure::Source)?;
-        let (snapshot, validators) = match outcome {
+        let previous = validators.as_ref().map(|v| Previous::lazy(&prior, v));
+        let outcome = sources::poll(&self.fetcher, config, previous).await;
+        if let Some(err) = load_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(PollFailure::Store(err));
+        }
+        let (snapshot, validators_now) = match outcome.map_err(PollFailure::Source)? {
             PollOutcome::Unchanged => {
                 debug!(provider = %config.id, "not modified");
                 return Ok(PollResult::Unchanged);
@@ -133,12 +142,13 @@ impl Watcher {
                 validators,
             } => (snapshot, validators),
         };
+        let state = self.store.state(&config.id).map_err(PollFailure::Store)?;
         let provider = config.provider(&snapshot.page.name);
-        let changes = detect_changes(&provider, &stored.state, &snapshot, Utc::now());
-        if changes.state == stored.state
+        let changes = detect_changes(&provider, &state, &snapshot, Utc::now());
+        if changes.state == state
             && changes.events.is_empty()
-            && stored.snapshot.as_ref() == Some(&snapshot)
-            && stored.validators == validators
+            && validators.as_ref() == Some(&validators_now)
+            && prior.get() == Some(&snapshot)
         {
             return Ok(PollResult::Unchanged);
         }
@@ -147,7 +157,7 @@ impl Watcher {
                 &config.id,
                 &changes.state,
                 &snapshot,
-                &validators,
+                &validators_now,
                 &changes.events,
                 |event| self.destinations_for(event),
             )

@@ -127,10 +127,7 @@ impl Poller {
                 meta
             }
         };
-        let previous = meta.as_ref().map(|m| Previous {
-            snapshot: None,
-            validators: &m.validators,
-        });
+        let previous = meta.as_ref().map(|m| Previous::new(None, &m.validators));
         let outcome = sources::poll(&self.fetcher, config, previous)
             .await
             .map_err(|e| PollFailure::Source(e.to_string()))?;

@@ -51,7 +51,7 @@ pub async fn poll(
     {
         return Ok(PollOutcome::Unchanged);
     }
-    let prior = previous.and_then(|p| p.snapshot);
+    let prior = previous.and_then(|p| p.snapshot());
     if prior.is_none() {
         for (fetched, url, doc) in [
             (&mut components, &components_url, COMPONENTS),

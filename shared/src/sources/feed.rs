@@ -49,7 +49,7 @@ pub async fn poll(
     }
     let parsed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_a_feed(e.to_string()))?;
     let now = Utc::now();
-    let prior = previous.and_then(|p| p.snapshot);
+    let prior = previous.and_then(|p| p.snapshot());
     let mut snapshot = Snapshot {
         page: PageInfo {
             name: parsed

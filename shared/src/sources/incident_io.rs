@@ -38,7 +38,7 @@ pub async fn poll(
         return Ok(PollOutcome::Unchanged);
     };
     let doc: SummaryDoc = parse_json(SUMMARY, &bytes, HINT)?;
-    let prior = previous.and_then(|p| p.snapshot);
+    let prior = previous.and_then(|p| p.snapshot());
     let now = Utc::now();
     let mut snapshot = Snapshot {
         page: PageInfo {

@@ -44,7 +44,7 @@ pub async fn poll(
     let doc: SummaryDoc = parse_json(SUMMARY, &bytes, HINT)?;
     let now = Utc::now();
     let base_text = base.as_str().trim_end_matches('/');
-    let prior = previous.and_then(|p| p.snapshot);
+    let prior = previous.and_then(|p| p.snapshot());
     let mut snapshot = Snapshot {
         page: doc.page.into_page(base_text),
         components: Vec::new(),

@@ -39,11 +39,69 @@ pub type Validators = BTreeMap<String, Validator>;
 /// What a provider's previous good poll left behind, for conditional requests.
 #[derive(Debug, Clone, Copy)]
 pub struct Previous<'a> {
-    /// The last snapshot, to reuse the parts of documents that answer 304. Without it (a
-    /// store that keeps validators but not snapshots) such documents are fetched again when
-    /// another document changed.
-    pub snapshot: Option<&'a Snapshot>,
+    snapshot: Prior<'a>,
     pub validators: &'a Validators,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Prior<'a> {
+    Known(Option<&'a Snapshot>),
+    Lazy(&'a LazySnapshot<'a>),
+}
+
+impl<'a> Previous<'a> {
+    /// `snapshot`: the last snapshot, to reuse the parts of documents that answer 304. Without
+    /// it (the Lambda poller keeps validators only) such documents are fetched again when
+    /// another document changed.
+    pub fn new(snapshot: Option<&'a Snapshot>, validators: &'a Validators) -> Previous<'a> {
+        Previous {
+            snapshot: Prior::Known(snapshot),
+            validators,
+        }
+    }
+
+    /// The last snapshot read only if a source needs it (something changed).
+    pub fn lazy(snapshot: &'a LazySnapshot<'a>, validators: &'a Validators) -> Previous<'a> {
+        Previous {
+            snapshot: Prior::Lazy(snapshot),
+            validators,
+        }
+    }
+
+    pub fn snapshot(&self) -> Option<&'a Snapshot> {
+        match self.snapshot {
+            Prior::Known(snapshot) => snapshot,
+            Prior::Lazy(lazy) => lazy.get(),
+        }
+    }
+}
+
+/// A stored snapshot loaded on first use: an idle poll (every document 304) then costs no
+/// read and no JSON parse of the last snapshot, the bulk of a steady-state cycle's CPU.
+pub struct LazySnapshot<'a> {
+    loaded: std::sync::OnceLock<Option<Snapshot>>,
+    load: Box<dyn Fn() -> Option<Snapshot> + Send + Sync + 'a>,
+}
+
+impl<'a> LazySnapshot<'a> {
+    pub fn new(load: impl Fn() -> Option<Snapshot> + Send + Sync + 'a) -> LazySnapshot<'a> {
+        LazySnapshot {
+            loaded: std::sync::OnceLock::new(),
+            load: Box::new(load),
+        }
+    }
+
+    pub fn get(&self) -> Option<&Snapshot> {
+        self.loaded.get_or_init(|| (self.load)()).as_ref()
+    }
+}
+
+impl std::fmt::Debug for LazySnapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazySnapshot")
+            .field("loaded", &self.loaded.get().is_some())
+            .finish()
+    }
 }
 
 // Returned once per poll and consumed at once, never stored in bulk: boxing buys nothing.
@@ -479,7 +537,7 @@ pub(crate) fn reuse(
 ) -> Result<(), PollError> {
     // 304s are re-fetched when there is no snapshot to reuse, so a 304 here without one means
     // the server answered a request we did not make conditional.
-    let (Some(snapshot), Some(previous)) = (previous.and_then(|p| p.snapshot), previous) else {
+    let (Some(snapshot), Some(previous)) = (previous.and_then(|p| p.snapshot()), previous) else {
         return Err(PollError::NotStatusPage {
             document: document.to_owned(),
             reason: "answered 304 to an unconditional request".into(),

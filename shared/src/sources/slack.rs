@@ -51,7 +51,7 @@ pub async fn poll(
     {
         return Ok(PollOutcome::Unchanged);
     }
-    if previous.and_then(|p| p.snapshot).is_none() {
+    if previous.and_then(|p| p.snapshot()).is_none() {
         for (fetched, url, doc) in [
             (&mut current, &urls[0], CURRENT),
             (&mut history, &urls[1], HISTORY),

@@ -43,7 +43,7 @@ pub async fn poll(
     };
     let doc: Document = parse_json(DOCUMENT, &bytes, HINT)?;
     let result = doc.result;
-    let prior = previous.and_then(|p| p.snapshot);
+    let prior = previous.and_then(|p| p.snapshot());
     let mut snapshot = Snapshot {
         page: PageInfo {
             name: prior.map(|p| p.page.name.clone()).unwrap_or_default(),

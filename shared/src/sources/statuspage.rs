@@ -42,7 +42,7 @@ pub async fn poll(
         return Ok(PollOutcome::Unchanged);
     }
     // Something changed; without the previous snapshot, unchanged documents are needed again.
-    let previous_snapshot = previous.and_then(|p| p.snapshot);
+    let previous_snapshot = previous.and_then(|p| p.snapshot());
     if previous_snapshot.is_none() {
         for (fetched, url, doc) in [
             (&mut summary, &urls[0], SUMMARY),

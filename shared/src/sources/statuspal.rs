@@ -69,7 +69,7 @@ pub async fn poll(
     for service in doc.services {
         service.flatten_into(None, &mut components);
     }
-    let prior = previous.and_then(|p| p.snapshot);
+    let prior = previous.and_then(|p| p.snapshot());
     let incidents = doc
         .incidents
         .into_iter()
