@@ -59,45 +59,41 @@ async fn main() {
         })
         .collect();
     // Three documents of a provider at once, providers `concurrency` at a time: the watcher's
-    // shape for Statuspage pages.
-    let results: Vec<(String, Result<Fetched, String>)> =
-        futures::stream::iter(urls.chunks(DOCUMENTS.len()))
-            .map(|docs| {
-                let (fetcher, known) = (&fetcher, &known);
-                async move {
-                    let fetches = docs.iter().map(|url| async move {
-                        let validator = known.get(url.as_str()).map(|etag| Validator {
-                            etag: Some(etag.clone()),
-                            last_modified: None,
-                        });
-                        let result = fetcher
-                            .get(url, url.path(), validator.as_ref())
-                            .await
-                            .map_err(|e| e.to_string());
-                        (url.to_string(), result)
-                    });
-                    futures::future::join_all(fetches).await
-                }
-            })
-            .buffer_unordered(config.settings.concurrency)
-            .flat_map(futures::stream::iter)
-            .collect()
-            .await;
+    // shape for Statuspage pages. Bodies are counted and dropped as they arrive.
     let mut tally = Tally::default();
     let mut seen = known.clone();
-    for (url, result) in results {
-        match result {
-            Ok(Fetched::Body { bytes, validator }) => {
-                tally.fetched += 1;
-                tally.bytes += bytes.len();
-                if let Some(etag) = validator.etag {
-                    seen.insert(url, etag);
-                }
+    let mut results = futures::stream::iter(urls.chunks(DOCUMENTS.len()))
+        .map(|docs| {
+            let (fetcher, known) = (&fetcher, &known);
+            async move {
+                let fetches = docs.iter().map(|url| async move {
+                    let validator = known.get(url.as_str()).map(|etag| Validator {
+                        etag: Some(etag.clone()),
+                        last_modified: None,
+                    });
+                    let result = fetcher.get(url, url.path(), validator.as_ref()).await;
+                    (url, result)
+                });
+                futures::future::join_all(fetches).await
             }
-            Ok(Fetched::NotModified) => tally.not_modified += 1,
-            Ok(Fetched::NotFound) | Err(_) => tally.failed += 1,
+        })
+        .buffer_unordered(config.settings.concurrency);
+    while let Some(provider) = results.next().await {
+        for (url, result) in provider {
+            match result {
+                Ok(Fetched::Body { bytes, validator }) => {
+                    tally.fetched += 1;
+                    tally.bytes += bytes.len();
+                    if let Some(etag) = validator.etag {
+                        seen.insert(url.to_string(), etag);
+                    }
+                }
+                Ok(Fetched::NotModified) => tally.not_modified += 1,
+                Ok(Fetched::NotFound) | Err(_) => tally.failed += 1,
+            }
         }
     }
+    drop(results);
     std::fs::write(
         validators_path,
         serde_json::to_vec(&seen).expect("validators serialize"),

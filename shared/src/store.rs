@@ -32,6 +32,16 @@ pub enum StoreError {
     Corrupt { what: String, reason: String },
 }
 
+/// One good poll's outcome, as `commit_polls` stores it.
+#[derive(Debug, Clone)]
+pub struct PollCommit {
+    pub provider_id: String,
+    pub state: ProviderState,
+    pub snapshot: Snapshot,
+    pub validators: Validators,
+    pub events: Vec<Event>,
+}
+
 /// One event waiting for one route.
 #[derive(Debug, Clone)]
 pub struct PendingDelivery {
@@ -88,6 +98,10 @@ CREATE TABLE IF NOT EXISTS failing_destinations (
     since TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (event_seq) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS watcher (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 ";
 
 fn now_text() -> String {
@@ -204,49 +218,82 @@ impl Store {
         )
     }
 
-    /// Stores a good poll's outcome and its events, and queues each event for the routes
-    /// `routes_for` names, all in one transaction.
-    pub fn commit_poll(
+    /// Stores good polls' outcomes and their events, and queues each event for the
+    /// destinations `routes_for` names, all in one transaction: polls that finish together
+    /// share one commit (one fsync), and a kill keeps every committed batch.
+    pub fn commit_polls(
         &self,
-        provider_id: &str,
-        state: &ProviderState,
-        snapshot: &Snapshot,
-        validators: &Validators,
-        events: &[Event],
+        polls: &[PollCommit],
         routes_for: impl Fn(&Event) -> Vec<String>,
     ) -> Result<usize, StoreError> {
-        let state_json = serde_json::to_string(state).expect("state serializes");
-        let snapshot_json = serde_json::to_string(snapshot).expect("snapshot serializes");
-        let validators_json = serde_json::to_string(validators).expect("validators serialize");
         let now = now_text();
+        // Serialized before taking the connection, which other polls wait for.
+        let rows: Vec<[String; 3]> = polls
+            .iter()
+            .map(|poll| {
+                [
+                    serde_json::to_string(&poll.state).expect("state serializes"),
+                    serde_json::to_string(&poll.snapshot).expect("snapshot serializes"),
+                    serde_json::to_string(&poll.validators).expect("validators serialize"),
+                ]
+            })
+            .collect();
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO providers (id, state, snapshot, validators, last_success_at, consecutive_failures)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot,
-               validators = excluded.validators, last_success_at = excluded.last_success_at,
-               consecutive_failures = 0",
-            params![provider_id, state_json, snapshot_json, validators_json, now],
+        // Durable at the next `persist_polls` (before anything is delivered), not at each
+        // commit: one fsync per provider bound the first cycle of a large fleet.
+        conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        let committed = Store::insert_polls(&mut conn, polls, &rows, &now, routes_for);
+        conn.execute_batch("PRAGMA synchronous = FULL")?;
+        committed
+    }
+
+    /// Makes every poll committed so far durable (WAL mode syncs the log up to a FULL commit),
+    /// so nothing is delivered from an event a crash could still take back.
+    pub fn persist_polls(&self) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO watcher (key, value) VALUES ('polls_persisted_at', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [now_text()],
         )?;
+        Ok(())
+    }
+
+    fn insert_polls(
+        conn: &mut Connection,
+        polls: &[PollCommit],
+        rows: &[[String; 3]],
+        now: &str,
+        routes_for: impl Fn(&Event) -> Vec<String>,
+    ) -> Result<usize, StoreError> {
+        let tx = conn.transaction()?;
         let mut queued = 0;
-        for event in events {
-            let payload = serde_json::to_string(event).expect("event serializes");
-            let inserted = tx.execute(
-                "INSERT OR IGNORE INTO events (id, provider, type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![event.id, provider_id, event.kind.as_str(), payload, now],
+        for (poll, [state_json, snapshot_json, validators_json]) in polls.iter().zip(rows) {
+            tx.execute(
+                "INSERT INTO providers (id, state, snapshot, validators, last_success_at, consecutive_failures)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0)
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot,
+                   validators = excluded.validators, last_success_at = excluded.last_success_at,
+                   consecutive_failures = 0",
+                params![poll.provider_id, state_json, snapshot_json, validators_json, now],
             )?;
-            if inserted == 0 {
-                // Already recorded by an earlier poll: its deliveries exist already.
-                continue;
-            }
-            let seq = tx.last_insert_rowid();
-            for route in routes_for(event) {
-                tx.execute(
-                    "INSERT INTO deliveries (event_seq, route, status, updated_at) VALUES (?1, ?2, 'pending', ?3)",
-                    params![seq, route, now],
+            for event in &poll.events {
+                let payload = serde_json::to_string(event).expect("event serializes");
+                let inserted = tx.execute(
+                    "INSERT OR IGNORE INTO events (id, provider, type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![event.id, poll.provider_id, event.kind.as_str(), payload, now],
                 )?;
-                queued += 1;
+                if inserted == 0 {
+                    // Already recorded by an earlier poll: its deliveries exist already.
+                    continue;
+                }
+                let seq = tx.last_insert_rowid();
+                for route in routes_for(event) {
+                    tx.execute(
+                        "INSERT INTO deliveries (event_seq, route, status, updated_at) VALUES (?1, ?2, 'pending', ?3)",
+                        params![seq, route, now],
+                    )?;
+                    queued += 1;
+                }
             }
         }
         tx.commit()?;
@@ -458,22 +505,39 @@ mod tests {
         let routes = |_: &Event| vec!["a".to_owned(), "b".to_owned()];
         let state = ProviderState::default();
         let snap = Snapshot::default();
+        let poll = |events: Vec<Event>| PollCommit {
+            provider_id: "p".into(),
+            state: state.clone(),
+            snapshot: snap.clone(),
+            validators: Validators::new(),
+            events,
+        };
         let n = store
-            .commit_poll(
-                "p",
-                &state,
-                &snap,
-                &Validators::new(),
-                &[event(1), event(2)],
-                routes,
-            )
+            .commit_polls(&[poll(vec![event(1), event(2)])], routes)
             .unwrap();
         assert_eq!(n, 4);
         // The same events again (a re-run) queue nothing new.
-        let n = store
-            .commit_poll("p", &state, &snap, &Validators::new(), &[event(1)], routes)
-            .unwrap();
+        let n = store.commit_polls(&[poll(vec![event(1)])], routes).unwrap();
         assert_eq!(n, 0);
+        // Polls commit without an fsync each, but delivery marks keep full durability, and
+        // the barrier before deliveries is a full commit.
+        let synchronous = |store: &Store| -> i64 {
+            store
+                .conn()
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(synchronous(&store), 2, "FULL again after commit_polls");
+        store.persist_polls().unwrap();
+        let persisted: String = store
+            .conn()
+            .query_row(
+                "SELECT value FROM watcher WHERE key = 'polls_persisted_at'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(persisted.starts_with("20"), "{persisted}");
         let pending = store.pending_deliveries().unwrap();
         assert_eq!(pending.len(), 4);
         assert_eq!(pending[0].event_id, event(1).id);

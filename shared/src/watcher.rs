@@ -1,11 +1,12 @@
 //! One watch cycle: poll every provider (bounded concurrency), commit each good poll with its
 //! events, then drain the outbox.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use futures::StreamExt;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::channels::Clients;
 use crate::config::{Config, ProviderConfig, RouteConfig};
@@ -17,10 +18,12 @@ use crate::routing;
 use crate::sources::{
     self, DEFAULT_MAX_BODY_BYTES, Fetcher, LazySnapshot, PollError, PollOutcome, Previous,
 };
-use crate::store::{Store, StoreError};
+use crate::store::{PollCommit, Store, StoreError};
 
 /// Finished events are kept this long in the store for inspection.
 const KEEP_EVENTS_DAYS: i64 = 30;
+/// Most polls committed in one transaction (those that finished together).
+const COMMIT_BATCH: usize = 64;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CycleReport {
@@ -33,12 +36,12 @@ pub struct CycleReport {
 }
 
 pub struct Watcher {
-    providers: Vec<ProviderConfig>,
+    providers: Vec<Arc<ProviderConfig>>,
     routes: Vec<RouteConfig>,
     concurrency: usize,
     fetcher: Fetcher,
     dispatcher: Dispatcher,
-    store: Store,
+    store: Arc<Store>,
 }
 
 impl Watcher {
@@ -54,12 +57,12 @@ impl Watcher {
     ) -> Watcher {
         let allow_private = config.settings.allow_private_targets;
         Watcher {
-            providers: config.providers.clone(),
+            providers: config.providers.iter().cloned().map(Arc::new).collect(),
             routes: config.routes.clone(),
             concurrency: config.settings.concurrency,
             fetcher: Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES),
             dispatcher: Dispatcher::new(&config.destinations, allow_private, clients, policy),
-            store,
+            store: Arc::new(store),
         }
     }
 
@@ -75,27 +78,56 @@ impl Watcher {
         };
         self.store.prune(Duration::days(KEEP_EVENTS_DAYS))?;
 
+        // Polls are committed as soon as they are done, so a kill mid-cycle keeps finished
+        // work; those that finish together share one transaction (one fsync instead of one
+        // per provider, which bound the first cycle of a large fleet).
+        // Each poll is a task of its own, so parsing and change detection use every core.
         let mut polls = futures::stream::iter(&self.providers)
-            .map(|provider| async move { (provider, self.poll(provider).await) })
-            .buffer_unordered(self.concurrency);
-        // Each poll is committed as soon as it is done, so a kill mid-cycle keeps finished work.
-        while let Some((provider, result)) = polls.next().await {
-            match result {
-                Ok(PollResult::Unchanged) => report.unchanged += 1,
-                Ok(PollResult::Changed(events)) => {
-                    report.changed += 1;
-                    report.events += events;
+            .map(|provider| {
+                let (fetcher, store) = (self.fetcher.clone(), self.store.clone());
+                let task = tokio::spawn(poll(fetcher, store, provider.clone()));
+                async move {
+                    let result = task
+                        .await
+                        .unwrap_or_else(|panic| Err(PollFailure::Panic(panic.to_string())));
+                    (provider, result)
                 }
-                Err(PollFailure::Source(err)) => {
-                    report.failed += 1;
-                    warn!(provider = %provider.id, error = %err, "poll failed; state left unchanged");
-                    self.store
-                        .record_poll_failure(&provider.id, &err.to_string())?;
+            })
+            .buffer_unordered(self.concurrency)
+            .ready_chunks(COMMIT_BATCH);
+        while let Some(batch) = polls.next().await {
+            let mut commits = Vec::new();
+            for (provider, result) in batch {
+                match result {
+                    Ok(None) => report.unchanged += 1,
+                    Ok(Some(commit)) => {
+                        report.changed += 1;
+                        report.events += commit.events.len();
+                        commits.push(commit);
+                    }
+                    Err(PollFailure::Source(err)) => {
+                        report.failed += 1;
+                        warn!(provider = %provider.id, error = %err, "poll failed; state left unchanged");
+                        self.store
+                            .record_poll_failure(&provider.id, &err.to_string())?;
+                    }
+                    Err(PollFailure::Panic(reason)) => {
+                        report.failed += 1;
+                        error!(provider = %provider.id, error = %reason, "poll panicked; state left unchanged");
+                    }
+                    Err(PollFailure::Store(err)) => return Err(err),
                 }
-                Err(PollFailure::Store(err)) => return Err(err),
+            }
+            if !commits.is_empty() {
+                self.store
+                    .commit_polls(&commits, |event| self.destinations_for(event))?;
+                for event in commits.iter().flat_map(|c| &c.events) {
+                    debug!(provider = %event.data.provider.id, event_id = %event.id, kind = %event.kind, "event recorded");
+                }
             }
         }
         drop(polls);
+        self.store.persist_polls()?;
 
         report.delivery = self.dispatcher.deliver_pending(&self.store).await?;
         info!(
@@ -113,61 +145,6 @@ impl Watcher {
         Ok(report)
     }
 
-    async fn poll(&self, config: &ProviderConfig) -> Result<PollResult, PollFailure> {
-        let validators = self
-            .store
-            .validators(&config.id)
-            .map_err(PollFailure::Store)?;
-        // The last snapshot is read only when a document changed: a steady-state cycle is
-        // mostly 304s, and parsing every stored snapshot was most of its CPU.
-        let load_error = std::sync::Mutex::new(None);
-        let prior = LazySnapshot::new(|| {
-            self.store.snapshot(&config.id).unwrap_or_else(|err| {
-                *load_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
-                None
-            })
-        });
-        let previous = validators.as_ref().map(|v| Previous::lazy(&prior, v));
-        let outcome = sources::poll(&self.fetcher, config, previous).await;
-        if let Some(err) = load_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(PollFailure::Store(err));
-        }
-        let (snapshot, validators_now) = match outcome.map_err(PollFailure::Source)? {
-            PollOutcome::Unchanged => {
-                debug!(provider = %config.id, "not modified");
-                return Ok(PollResult::Unchanged);
-            }
-            PollOutcome::Fetched {
-                snapshot,
-                validators,
-            } => (snapshot, validators),
-        };
-        let state = self.store.state(&config.id).map_err(PollFailure::Store)?;
-        let provider = config.provider(&snapshot.page.name);
-        let changes = detect_changes(&provider, &state, &snapshot, Utc::now());
-        if changes.state == state
-            && changes.events.is_empty()
-            && validators.as_ref() == Some(&validators_now)
-            && prior.get() == Some(&snapshot)
-        {
-            return Ok(PollResult::Unchanged);
-        }
-        self.store
-            .commit_poll(
-                &config.id,
-                &changes.state,
-                &snapshot,
-                &validators_now,
-                &changes.events,
-                |event| self.destinations_for(event),
-            )
-            .map_err(PollFailure::Store)?;
-        for event in &changes.events {
-            debug!(provider = %config.id, event_id = %event.id, kind = %event.kind, "event recorded");
-        }
-        Ok(PollResult::Changed(changes.events.len()))
-    }
-
     fn destinations_for(&self, event: &Event) -> Vec<String> {
         routing::destinations_for(&self.routes, event)
             .into_iter()
@@ -176,12 +153,58 @@ impl Watcher {
     }
 }
 
-enum PollResult {
-    Unchanged,
-    Changed(usize),
+/// Polls one provider; `Some` holds what changed, to be committed.
+async fn poll(
+    fetcher: Fetcher,
+    store: Arc<Store>,
+    config: Arc<ProviderConfig>,
+) -> Result<Option<PollCommit>, PollFailure> {
+    let validators = store.validators(&config.id).map_err(PollFailure::Store)?;
+    // The last snapshot is read only when a document changed: a steady-state cycle is
+    // mostly 304s, and parsing every stored snapshot was most of its CPU.
+    let load_error = std::sync::Mutex::new(None);
+    let prior = LazySnapshot::new(|| {
+        store.snapshot(&config.id).unwrap_or_else(|err| {
+            *load_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+            None
+        })
+    });
+    let previous = validators.as_ref().map(|v| Previous::lazy(&prior, v));
+    let outcome = sources::poll(&fetcher, &config, previous).await;
+    if let Some(err) = load_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(PollFailure::Store(err));
+    }
+    let (snapshot, validators_now) = match outcome.map_err(PollFailure::Source)? {
+        PollOutcome::Unchanged => {
+            debug!(provider = %config.id, "not modified");
+            return Ok(None);
+        }
+        PollOutcome::Fetched {
+            snapshot,
+            validators,
+        } => (snapshot, validators),
+    };
+    let state = store.state(&config.id).map_err(PollFailure::Store)?;
+    let provider = config.provider(&snapshot.page.name);
+    let changes = detect_changes(&provider, &state, &snapshot, Utc::now());
+    if changes.state == state
+        && changes.events.is_empty()
+        && validators.as_ref() == Some(&validators_now)
+        && prior.get() == Some(&snapshot)
+    {
+        return Ok(None);
+    }
+    Ok(Some(PollCommit {
+        provider_id: config.id.clone(),
+        state: changes.state,
+        snapshot,
+        validators: validators_now,
+        events: changes.events,
+    }))
 }
 
 enum PollFailure {
     Source(PollError),
     Store(StoreError),
+    Panic(String),
 }

@@ -2,16 +2,18 @@
 //! measured from outside the measured process (wall time, CPU time and peak RSS of the child).
 //!
 //! The fleet: Statuspage pages of 20–60 KB (13.5 KB summary with 35 components, 2–11
-//! incidents of history, one open incident), served with ETags and a fixed latency; a share
-//! of pages fails (HTTP 500 on the summary) and a share is slow (one extra second).
-//! - cold cycle: every document is new, every provider takes its baseline (one delivery each);
-//! - steady cycle: a share of pages posted an update since (200, one event each), the rest
-//!   answer 304 to the conditional requests;
+//! incidents of history), served with ETags and a fixed latency; a share of pages has an
+//! incident under way, a share fails (HTTP 500 on the summary) and a share is slow (one extra
+//! second).
+//! - cold cycle: every document is new, every provider takes its baseline (pages with an
+//!   incident under way announce it);
+//! - steady cycle: the pages with an incident posted an update since (200, one event each),
+//!   the rest answer 304 to the conditional requests;
 //! - before each cycle, `raw_fetch` (examples/raw_fetch.rs) fetches the same documents with the
 //!   same client, concurrency and validators and does nothing else: the floor.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 
@@ -23,7 +25,7 @@ pub struct FleetOptions {
     pub providers: usize,
     pub latency: Duration,
     pub concurrency: usize,
-    /// Per thousand providers: pages that changed between the cycles.
+    /// Per thousand providers: pages with an incident under way, updated between the cycles.
     pub changed_per_mille: usize,
     /// Per thousand providers: pages whose summary answers 500.
     pub failing_per_mille: usize,
@@ -109,12 +111,13 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
     let receiver = WebhookReceiver::start().await;
     let work = Workspace::new();
 
-    // Ten page variants (by history length), each before and after a new update, shared by
-    // every provider of that variant without copies.
+    // Ten page variants (by history length), each quiet, with an incident opened and with
+    // that incident updated; shared by every provider of that variant without copies.
     let mut variants = Vec::new();
     for history in 2..=11 {
         let mut page = Page::realistic("Fleet", &server.url("p0"));
         page.incidents.drain(..page.incidents.len() - history);
+        let quiet = Documents::of(&page);
         let leaves = page.leaf_ids();
         let open = page.open_incident(
             "Elevated API error rates",
@@ -123,19 +126,19 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
             "We are investigating elevated error rates on API requests.",
             Utc::now() - chrono::Duration::minutes(20),
         );
-        let before = Documents::of(&page);
+        let opened = Documents::of(&page);
         page.post_update(
             &open,
             "identified",
             "We identified a misconfigured load balancer and are rolling back the change.",
             Utc::now() - chrono::Duration::minutes(5),
         );
-        variants.push((before, Documents::of(&page)));
+        variants.push([quiet, opened, Documents::of(&page)]);
     }
     let size = |d: &Documents| {
         d.summary.len() + d.incidents.len() + d.maintenances.as_ref().map_or(0, |m| m.len())
     };
-    let page_bytes = (size(&variants[0].0), size(&variants[9].1));
+    let page_bytes = (size(&variants[0][0]), size(&variants[9][2]));
 
     let mut config = format!(
         "[settings]\nstate = \"fleet.db\"\nallow_private_targets = true\nconcurrency = {}\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
@@ -144,7 +147,9 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
     );
     for i in 0..options.providers {
         let slug = format!("p{i}");
-        server.publish_documents(&slug, &variants[history_for(i) - 2].0);
+        // The pages that change between the cycles are those with an incident under way.
+        let stage = usize::from(options.changed(i));
+        server.publish_documents(&slug, &variants[history_for(i) - 2][stage]);
         if options.failing(i) {
             server.set_fault(&slug, "/api/v2/summary.json", Some(Fault::Status(500)));
         }
@@ -165,12 +170,12 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
     let path = work.write_config(&config);
     let validators = work.path("raw-validators.json");
 
-    let cold = measured_cycle(&server, &path, &validators).await;
+    let cold = measured_cycle("cold", &server, &path, &validators).await;
     let delivered_cold = receiver.delivered().len();
     for i in (0..options.providers).filter(|i| options.changed(*i)) {
-        server.publish_documents(&format!("p{i}"), &variants[history_for(i) - 2].1);
+        server.publish_documents(&format!("p{i}"), &variants[history_for(i) - 2][2]);
     }
-    let steady = measured_cycle(&server, &path, &validators).await;
+    let steady = measured_cycle("steady", &server, &path, &validators).await;
     FleetReport {
         options,
         page_bytes,
@@ -180,19 +185,34 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
     }
 }
 
-async fn measured_cycle(server: &StatusServer, config: &Path, validators: &Path) -> CycleFigures {
-    let floor = measured_run(raw_fetch(), vec![config.into(), validators.into()]).await;
+async fn measured_cycle(
+    label: &str,
+    server: &StatusServer,
+    config: &Path,
+    validators: &Path,
+) -> CycleFigures {
+    let floor = measured_run(example("raw_fetch"), vec![config.into(), validators.into()]).await;
     let (before, before_304) = server.counts();
-    let cycle = measured_run(
-        PathBuf::from(binary()),
-        vec![
-            "run".into(),
-            "--once".into(),
-            "--config".into(),
-            config.into(),
-        ],
-    )
-    .await;
+    let mut command: Vec<PathBuf> = vec![
+        binary().into(),
+        "run".into(),
+        "--once".into(),
+        "--config".into(),
+        config.into(),
+    ];
+    // FLEET_PROFILE=DIR records the cycle with `perf record` into DIR/<cycle>.perf (figures
+    // then include perf's own cost: for finding hot spots, not for BENCHMARKS.md).
+    if let Ok(dir) = std::env::var("FLEET_PROFILE") {
+        let output = Path::new(&dir).join(format!("{label}.perf"));
+        let perf = ["perf", "record", "-e", "cpu-clock", "-g", "-o"];
+        let mut wrapped: Vec<PathBuf> = perf.iter().map(PathBuf::from).collect();
+        wrapped.push(output);
+        wrapped.push("--".into());
+        wrapped.append(&mut command);
+        command = wrapped;
+    }
+    let program = command.remove(0);
+    let cycle = measured_run(program, command).await;
     let (after, after_304) = server.counts();
     CycleFigures {
         cycle,
@@ -202,11 +222,11 @@ async fn measured_cycle(server: &StatusServer, config: &Path, validators: &Path)
     }
 }
 
-/// `examples/raw_fetch.rs`, built next to the `statusrelay` binary (`cargo test` builds
-/// examples; for `cargo bench`, `cargo build --release --examples` does).
-fn raw_fetch() -> PathBuf {
+/// An example program built next to the `statusrelay` binary (`cargo test` builds examples;
+/// for `cargo bench`, `cargo build --release --examples` does).
+fn example(name: &str) -> PathBuf {
     let dir = Path::new(binary()).parent().unwrap();
-    let path = dir.join("examples").join("raw_fetch");
+    let path = dir.join("examples").join(name);
     assert!(
         path.exists(),
         "{} is missing: build it with `cargo build --examples` (add --release for benches)",
@@ -215,34 +235,22 @@ fn raw_fetch() -> PathBuf {
     path
 }
 
+/// Runs `program` under `examples/measure.rs`, which reports the child's own figures.
 async fn measured_run(program: PathBuf, args: Vec<PathBuf>) -> RunFigures {
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        // Reaped by wait4 below, which also yields the child's own rusage.
-        #[allow(clippy::zombie_processes)]
-        let child = std::process::Command::new(&program)
-            .args(&args)
-            .env("STATUSRELAY_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut status = 0;
-        // SAFETY: zeroed rusage is a valid value; wait4 fills it for our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-        assert!(pid > 0, "wait4 failed");
-        let wall = started.elapsed();
-        let tv = |t: libc::timeval| {
-            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-        };
-        RunFigures {
-            wall,
-            cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
-            max_rss_kib: usage.ru_maxrss,
-            success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        }
-    })
-    .await
-    .unwrap()
+    let output = tokio::process::Command::new(example("measure"))
+        .arg(program)
+        .args(args)
+        .env("STATUSRELAY_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "measure failed: {output:?}");
+    let figures: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let micros = |key: &str| Duration::from_micros(figures[key].as_u64().unwrap());
+    RunFigures {
+        wall: micros("wall_us"),
+        cpu: micros("cpu_us"),
+        max_rss_kib: figures["max_rss_kib"].as_i64().unwrap(),
+        success: figures["success"].as_bool().unwrap(),
+    }
 }
