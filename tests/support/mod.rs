@@ -6,6 +6,7 @@ pub mod fixture;
 pub mod fleet;
 pub mod lambda;
 pub mod moto;
+pub mod notifier_load;
 pub mod platforms;
 
 use std::collections::{HashMap, VecDeque};

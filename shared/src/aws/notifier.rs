@@ -93,11 +93,12 @@ impl Notifier {
     }
 
     /// Processes a batch in order and reports the first record that must be retried.
-    pub async fn handle(&self, batch: StreamEvent) -> DynamoDbEventResponse {
+    pub async fn handle(&self, mut batch: StreamEvent) -> DynamoDbEventResponse {
         let budget = self.policy.budget();
         let mut response = DynamoDbEventResponse::default();
         let (mut events, mut sent) = (0, 0);
-        for record in &batch.records {
+        let count = batch.records.len();
+        for record in &mut batch.records {
             match self.process(record, &budget).await {
                 RecordOutcome::Done { events: e, sent: s } => {
                     events += e;
@@ -117,7 +118,7 @@ impl Notifier {
             }
         }
         info!(
-            records = batch.records.len(),
+            records = count,
             events,
             sent,
             failures = response.batch_item_failures.len(),
@@ -128,43 +129,14 @@ impl Notifier {
 
     async fn process(
         &self,
-        record: &EventRecord,
+        record: &mut EventRecord,
         budget: &std::sync::atomic::AtomicU32,
     ) -> RecordOutcome {
-        // TTL expiry and any other deletion are housekeeping, never news.
-        if record.event_name == "REMOVE" || record.change.new_image.is_empty() {
-            return RecordOutcome::Skipped;
-        }
-        let new: StateItem = match serde_dynamo::from_item(record.change.new_image.clone()) {
-            Ok(item) => item,
-            Err(e) => {
-                if !is_state_key(record) {
-                    return RecordOutcome::Skipped;
-                }
-                return RecordOutcome::Retry(format!("new image is not a state item: {e}"));
-            }
+        let events = match record_events(record) {
+            RecordEvents::Skipped => return RecordOutcome::Skipped,
+            RecordEvents::Unreadable(reason) => return RecordOutcome::Retry(reason),
+            RecordEvents::Events(events) => events,
         };
-        if ![INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
-            .iter()
-            .any(|p| new.sk.starts_with(p))
-        {
-            return RecordOutcome::Skipped;
-        }
-        let old: Option<StateItem> = if record.change.old_image.is_empty() {
-            None
-        } else {
-            match serde_dynamo::from_item(record.change.old_image.clone()) {
-                Ok(item) => Some(item),
-                Err(e) => {
-                    return RecordOutcome::Retry(format!("old image is not a state item: {e}"));
-                }
-            }
-        };
-        let events = item_events(
-            old.as_ref(),
-            &new,
-            record.change.approximate_creation_date_time,
-        );
         let mut sent = 0;
         for event in &events {
             match self.deliver(event, budget).await {
@@ -296,6 +268,54 @@ impl Notifier {
         cache.insert(destination.name.clone(), reason.clone());
         Ok(reason)
     }
+}
+
+/// What a stream record means, before any delivery.
+pub enum RecordEvents {
+    /// Not a state item, or a deletion (TTL expiry is housekeeping, never news).
+    Skipped,
+    /// A state item whose image cannot be read: retried, then dead-lettered by Lambda.
+    Unreadable(String),
+    Events(Vec<Event>),
+}
+
+/// The pure part of the notifier: a record's images decoded and diffed into events (the
+/// notifier throughput benchmark measures this with routing and payload building). The
+/// images are taken out of the record, not copied: they are read once.
+pub fn record_events(record: &mut EventRecord) -> RecordEvents {
+    if record.event_name == "REMOVE" || record.change.new_image.is_empty() {
+        return RecordEvents::Skipped;
+    }
+    let state_key = is_state_key(record);
+    let new: StateItem = match serde_dynamo::from_item(std::mem::take(&mut record.change.new_image))
+    {
+        Ok(item) => item,
+        Err(e) if state_key => {
+            return RecordEvents::Unreadable(format!("new image is not a state item: {e}"));
+        }
+        Err(_) => return RecordEvents::Skipped,
+    };
+    if ![INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
+        .iter()
+        .any(|p| new.sk.starts_with(p))
+    {
+        return RecordEvents::Skipped;
+    }
+    let old: Option<StateItem> = if record.change.old_image.is_empty() {
+        None
+    } else {
+        match serde_dynamo::from_item(std::mem::take(&mut record.change.old_image)) {
+            Ok(item) => Some(item),
+            Err(e) => {
+                return RecordEvents::Unreadable(format!("old image is not a state item: {e}"));
+            }
+        }
+    };
+    RecordEvents::Events(item_events(
+        old.as_ref(),
+        &new,
+        record.change.approximate_creation_date_time,
+    ))
 }
 
 fn is_state_key(record: &EventRecord) -> bool {
