@@ -96,33 +96,30 @@ impl Table {
     }
 
     pub async fn meta(&self, provider_id: &str) -> Result<Option<ProviderMeta>, TableError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Table::key(provider_pk(provider_id), META_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| table_error("GetItem", e))?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|e| TableError {
-                    operation: "GetItem",
-                    reason: format!("meta of {provider_id} is unreadable: {e}"),
-                })
-            })
-            .transpose()
+        self.get(provider_pk(provider_id), META_SK, || {
+            format!("meta of {provider_id}")
+        })
+        .await
     }
 
     /// One stored state item (an incident, maintenance or component of a provider).
     pub async fn state_item(&self, pk: &str, sk: &str) -> Result<Option<StateItem>, TableError> {
+        self.get(pk.to_owned(), sk, || format!("state item {pk} {sk}"))
+            .await
+    }
+
+    /// A consistent read of one item; `what` names it when it cannot be read.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        what: impl Fn() -> String,
+    ) -> Result<Option<T>, TableError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(Table::key(pk.to_owned(), sk)))
+            .set_key(Some(Table::key(pk, sk)))
             .consistent_read(true)
             .send()
             .await
@@ -132,7 +129,7 @@ impl Table {
             .map(|item| {
                 serde_dynamo::from_item(item).map_err(|e| TableError {
                     operation: "GetItem",
-                    reason: format!("state item {pk} {sk} is unreadable: {e}"),
+                    reason: format!("{} is unreadable: {e}", what()),
                 })
             })
             .transpose()
