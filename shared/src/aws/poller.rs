@@ -232,19 +232,18 @@ impl Poller {
                     .map(|m| format!("{MAINTENANCE_PREFIX}{}", m.id)),
             )
             .collect();
-        let (mut incidents, mut maintenances) = (Vec::new(), Vec::new());
+        let mut vanished = Snapshot::default();
         for sk in meta.hashes.keys() {
             let record = sk.starts_with(INCIDENT_PREFIX) || sk.starts_with(MAINTENANCE_PREFIX);
             if !record || listed.contains(sk) {
                 continue;
             }
             if let Some(item) = self.table.state_item(&meta.pk, sk).await? {
-                incidents.extend(item.incident);
-                maintenances.extend(item.maintenance);
+                vanished.incidents.extend(item.incident);
+                vanished.maintenances.extend(item.maintenance);
             }
         }
-        sources::carry_finished(&mut snapshot.incidents, &incidents, false, now);
-        sources::carry_finished(&mut snapshot.maintenances, &maintenances, true, now);
+        sources::finish_absent(snapshot, &vanished, now);
         Ok(())
     }
 

@@ -20,10 +20,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, fetch_single,
-    not_status_page,
-};
+use super::{Fetcher, PollError, PollOutcome, Previous, Validators, fetch_single, not_status_page};
 use crate::model::{Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo, Snapshot};
 use crate::render::plain_text;
 
@@ -48,8 +45,6 @@ pub async fn poll(
         return Err(not_a_feed("the body is not XML".into()));
     }
     let parsed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_a_feed(e.to_string()))?;
-    let now = Utc::now();
-    let prior = previous.and_then(|p| p.snapshot());
     let mut snapshot = Snapshot {
         page: PageInfo {
             name: parsed
@@ -76,10 +71,6 @@ pub async fn poll(
         } else {
             snapshot.incidents.push(record);
         }
-    }
-    if let Some(prior) = prior {
-        carry_finished(&mut snapshot.incidents, &prior.incidents, false, now);
-        carry_finished(&mut snapshot.maintenances, &prior.maintenances, true, now);
     }
     let mut validators = Validators::new();
     validators.insert(DOCUMENT.to_owned(), validator);

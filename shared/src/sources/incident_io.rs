@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, document_url,
-    fetch_single, instant, parse_json,
+    Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, instant,
+    parse_json,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo,
@@ -39,8 +39,7 @@ pub async fn poll(
     };
     let doc: SummaryDoc = parse_json(SUMMARY, &bytes, HINT)?;
     let prior = previous.and_then(|p| p.snapshot());
-    let now = Utc::now();
-    let mut snapshot = Snapshot {
+    let snapshot = Snapshot {
         page: PageInfo {
             name: doc.page_title,
             url: doc.page_url.map_or_else(
@@ -62,10 +61,6 @@ pub async fn poll(
             .collect(),
         ..Snapshot::default()
     };
-    if let Some(prior) = prior {
-        carry_finished(&mut snapshot.incidents, &prior.incidents, false, now);
-        carry_finished(&mut snapshot.maintenances, &prior.maintenances, true, now);
-    }
     let mut validators = Validators::new();
     validators.insert(SUMMARY.to_owned(), validator);
     Ok(PollOutcome::Fetched {

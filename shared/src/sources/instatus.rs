@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, document_url,
-    fetch_single, parse_json, status_update,
+    Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, parse_json,
+    status_update,
 };
 use crate::model::{
     Impact, Incident, IncidentStatus, IncidentUpdate, Indicator, PageInfo, Snapshot,
@@ -42,10 +42,9 @@ pub async fn poll(
         return Ok(PollOutcome::Unchanged);
     };
     let doc: SummaryDoc = parse_json(SUMMARY, &bytes, HINT)?;
-    let now = Utc::now();
     let base_text = base.as_str().trim_end_matches('/');
     let prior = previous.and_then(|p| p.snapshot());
-    let mut snapshot = Snapshot {
+    let snapshot = Snapshot {
         page: doc.page.into_page(base_text),
         components: Vec::new(),
         incidents: doc
@@ -59,10 +58,6 @@ pub async fn poll(
             .map(|m| m.into_incident(true, prior.map(|p| p.maintenances.as_slice())))
             .collect(),
     };
-    if let Some(prior) = prior {
-        carry_finished(&mut snapshot.incidents, &prior.incidents, false, now);
-        carry_finished(&mut snapshot.maintenances, &prior.maintenances, true, now);
-    }
     let mut validators = Validators::new();
     validators.insert(SUMMARY.to_owned(), validator);
     Ok(PollOutcome::Fetched {

@@ -163,25 +163,24 @@ pub async fn poll(
     provider: &ProviderConfig,
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
-    let outcome = match provider.platform {
-        Platform::Detect => detect_and_poll(fetcher, &provider.url, previous)
-            .await
-            .map(|(_, outcome)| outcome),
-        platform => poll_as(platform, fetcher, &provider.url, previous).await,
-    }?;
-    Ok(match outcome {
-        PollOutcome::Fetched {
-            mut snapshot,
-            validators,
-        } if !provider.components.is_empty() => {
-            keep_components(&mut snapshot, &provider.components);
-            PollOutcome::Fetched {
-                snapshot,
-                validators,
-            }
+    let (platform, mut outcome) = match provider.platform {
+        Platform::Detect => detect_and_poll(fetcher, &provider.url, previous).await?,
+        platform => (
+            platform,
+            poll_as(platform, fetcher, &provider.url, previous).await?,
+        ),
+    };
+    if let PollOutcome::Fetched { snapshot, .. } = &mut outcome {
+        if platform.lists_only_open()
+            && let Some(prior) = previous.and_then(|p| p.snapshot())
+        {
+            finish_absent(snapshot, prior, Utc::now());
         }
-        other => other,
-    })
+        if !provider.components.is_empty() {
+            keep_components(snapshot, &provider.components);
+        }
+    }
+    Ok(outcome)
 }
 
 /// Component filtering at the source: keeps the watched components (by name or id, or all of
@@ -600,10 +599,16 @@ pub fn zoneless(raw: Option<&str>) -> Option<DateTime<Utc>> {
 /// How long a record that left a source's list stays in the snapshot as finished.
 const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(7);
 
-/// For sources that list only open records (Instatus, Azure's feed): records of the previous
-/// snapshot no longer listed are finished now (if they were open) and kept for a week, so
-/// their end is seen exactly once.
-pub(crate) fn carry_finished(
+/// For platforms that list only open records ([`Platform::lists_only_open`]): records of the
+/// previous snapshot no longer listed are finished now (if they were open) and kept for a
+/// week, so their end is seen exactly once. The local watcher passes its last snapshot; the
+/// Lambda poller, which keeps none, the records it read back because they vanished.
+pub(crate) fn finish_absent(snapshot: &mut Snapshot, prior: &Snapshot, now: DateTime<Utc>) {
+    carry_finished(&mut snapshot.incidents, &prior.incidents, false, now);
+    carry_finished(&mut snapshot.maintenances, &prior.maintenances, true, now);
+}
+
+fn carry_finished(
     listed: &mut Vec<Incident>,
     prior: &[Incident],
     maintenance: bool,

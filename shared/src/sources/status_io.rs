@@ -20,8 +20,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, carry_finished, fetch_single, instant,
-    parse_json,
+    Fetcher, PollError, PollOutcome, Previous, Validators, fetch_single, instant, parse_json,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -189,11 +188,6 @@ pub async fn poll(
         .chain(&result.maintenance.upcoming)
         .map(|r| to_incident(r, true))
         .collect();
-    if let Some(prior) = prior {
-        let now = Utc::now();
-        carry_finished(&mut snapshot.incidents, &prior.incidents, false, now);
-        carry_finished(&mut snapshot.maintenances, &prior.maintenances, true, now);
-    }
     let mut validators = Validators::new();
     validators.insert(DOCUMENT.to_owned(), validator);
     Ok(PollOutcome::Fetched {

@@ -34,8 +34,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetcher, Id, PollError, PollOutcome, Previous, Validators, carry_finished, fetch_single,
-    not_status_page, parse_json, zoneless,
+    Fetcher, Id, PollError, PollOutcome, Previous, Validators, fetch_single, not_status_page,
+    parse_json, zoneless,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -69,7 +69,6 @@ pub async fn poll(
     for service in doc.services {
         service.flatten_into(None, &mut components);
     }
-    let prior = previous.and_then(|p| p.snapshot());
     let incidents = doc
         .incidents
         .into_iter()
@@ -86,16 +85,12 @@ pub async fn poll(
             maintenances.push(record);
         }
     }
-    let mut snapshot = Snapshot {
+    let snapshot = Snapshot {
         page: doc.status_page.into_page(url),
         components,
         incidents,
         maintenances,
     };
-    if let Some(prior) = prior {
-        carry_finished(&mut snapshot.incidents, &prior.incidents, false, now);
-        carry_finished(&mut snapshot.maintenances, &prior.maintenances, true, now);
-    }
     let mut validators = Validators::new();
     validators.insert(DOCUMENT.to_owned(), validator);
     Ok(PollOutcome::Fetched {
