@@ -12,14 +12,11 @@ use std::path::Path;
 use futures::StreamExt;
 use statusrelay_core::config::Config;
 use statusrelay_core::net::HttpLimits;
+use statusrelay_core::sources::statuspage::{INCIDENTS, MAINTENANCES, SUMMARY};
 use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetched, Fetcher, Validator};
 use url::Url;
 
-const DOCUMENTS: [&str; 3] = [
-    "/api/v2/summary.json",
-    "/api/v2/incidents.json",
-    "/api/v2/scheduled-maintenances.json",
-];
+const DOCUMENTS: [&str; 3] = [SUMMARY, INCIDENTS, MAINTENANCES];
 
 #[derive(Default)]
 struct Tally {

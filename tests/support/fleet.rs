@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
+use statusrelay_core::sources::statuspage::{INCIDENTS, MAINTENANCES, SUMMARY};
 
 use super::fixture::Page;
 use super::{Documents, Fault, StatusServer, WebhookReceiver, Workspace, binary};
@@ -151,14 +152,10 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
         let stage = usize::from(options.changed(i));
         server.publish_documents(&slug, &variants[history_for(i) - 2][stage]);
         if options.failing(i) {
-            server.set_fault(&slug, "/api/v2/summary.json", Some(Fault::Status(500)));
+            server.set_fault(&slug, SUMMARY, Some(Fault::Status(500)));
         }
         if options.slow(i) {
-            for doc in [
-                "/api/v2/summary.json",
-                "/api/v2/incidents.json",
-                "/api/v2/scheduled-maintenances.json",
-            ] {
+            for doc in [SUMMARY, INCIDENTS, MAINTENANCES] {
                 server.set_delay(&slug, doc, Some(Duration::from_secs(1)));
             }
         }
