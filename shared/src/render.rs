@@ -3,6 +3,10 @@
 //! text here, and each channel escapes it for its markup and cuts it to its limits with
 //! [`cut`], on grapheme boundaries so no character (or emoji, or accent) is split.
 
+mod html;
+
+use std::borrow::Cow;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -283,31 +287,36 @@ fn window(from: DateTime<Utc>, until: DateTime<Utc>) -> String {
 }
 
 /// Status pages send plain text with `<br />`, markdown, or real HTML (incident.io, Cachet);
-/// HTML is converted with `html2text`, so broken markup cannot leak into a channel's markup.
-/// Text that merely contains `<` (e.g. "latency < 5s") is left as text.
+/// HTML is converted to text ([`html::to_text`]), so broken markup cannot leak into a
+/// channel's markup. Text that merely contains `<` (e.g. "latency < 5s") is left as text.
 pub fn plain_text(raw: &str) -> String {
-    // Every channel shows far less than this; converting more only costs time (nested
-    // tables make HTML layout superlinear).
+    // Every channel shows far less than this; converting more only costs time.
     let raw = &raw[..raw.floor_char_boundary(CONVERT_MAX_BYTES)];
     let text = if looks_like_html(raw) {
-        html2text::config::plain_no_decorate()
-            .raw_mode(true)
-            .no_table_borders()
-            .string_from_read(raw.as_bytes(), 10_000)
-            .unwrap_or_else(|_| raw.to_owned())
+        Cow::Owned(html::to_text(raw))
     } else {
-        raw.to_owned()
+        Cow::Borrowed(raw)
+    };
+    let text = if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        text
     };
     let mut out = String::with_capacity(text.len());
     let mut blank_lines = 0;
-    for line in text.replace("\r\n", "\n").replace('\r', "\n").split('\n') {
+    for line in text.split('\n') {
         // Control characters (NUL, escape sequences, bidi overrides are not control
         // characters and stay) are dropped; tabs become spaces.
-        let line: String = line
-            .chars()
-            .map(|c| if c == '\t' { ' ' } else { c })
-            .filter(|c| !c.is_control())
-            .collect();
+        let line: Cow<str> = if line.contains(char::is_control) {
+            Cow::Owned(
+                line.chars()
+                    .map(|c| if c == '\t' { ' ' } else { c })
+                    .filter(|c| !c.is_control())
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(line)
+        };
         let line = line.trim_end();
         if line.trim().is_empty() {
             blank_lines += 1;
@@ -326,6 +335,9 @@ pub fn plain_text(raw: &str) -> String {
 const CONVERT_MAX_BYTES: usize = 64 * 1024;
 
 fn looks_like_html(text: &str) -> bool {
+    if !text.contains(['<', '&']) {
+        return false;
+    }
     let lower = text.to_ascii_lowercase();
     [
         "<br", "<p>", "<p ", "</p>", "<a ", "</a>", "<ul", "<ol", "<li", "<strong", "<em>", "<b>",
