@@ -116,6 +116,29 @@ pub fn detect_changes(
     snapshot: &Snapshot,
     now: DateTime<Utc>,
 ) -> Changes {
+    diff(provider, previous, snapshot, now, true)
+}
+
+/// What [`detect_changes`] would know after this poll, without building its events: the
+/// notifier replays an item's old image this way before diffing the new one.
+pub fn known_after(
+    provider: &Provider,
+    previous: &ProviderState,
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+) -> ProviderState {
+    diff(provider, previous, snapshot, now, false).state
+}
+
+/// One walk for both: the phase an entity reaches depends on the order of its updates, so
+/// the state is only right if it is derived exactly as the events are.
+fn diff(
+    provider: &Provider,
+    previous: &ProviderState,
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+    with_events: bool,
+) -> Changes {
     let provider_ref = ProviderRef {
         id: provider.id.clone(),
         name: provider.name.clone(),
@@ -153,6 +176,7 @@ pub fn detect_changes(
             key: &key,
             entity,
             now,
+            with_events,
             events: Vec::new(),
         };
         let phase = match previous.entities.get(&key) {
@@ -202,7 +226,7 @@ pub fn detect_changes(
             Some(old) => old != &component.status,
             None => !component.status.is_operational(),
         };
-        if changed && !is_baseline {
+        if changed && !is_baseline && with_events {
             let occurrence = format!(
                 "{}->{}@{}",
                 old.map_or("", ComponentStatus::as_str),
@@ -260,6 +284,7 @@ struct EntityDiff<'a> {
     key: &'a str,
     entity: &'a Incident,
     now: DateTime<Utc>,
+    with_events: bool,
     events: Vec<Event>,
 }
 
@@ -348,6 +373,9 @@ impl EntityDiff<'_> {
         update: Option<&crate::model::IncidentUpdate>,
         occurrence: &str,
     ) {
+        if !self.with_events {
+            return;
+        }
         let entity = self.entity;
         let occurrence = match update {
             Some(update) if occurrence.is_empty() => update.id.clone(),

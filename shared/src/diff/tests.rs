@@ -404,3 +404,44 @@ fn records_gone_for_months_are_forgotten() {
     let changes = detect_changes(&provider(), &state, &snapshot(vec![]), later);
     assert!(changes.state.entities.is_empty());
 }
+
+#[test]
+fn known_after_is_the_state_detect_changes_reaches() {
+    let mut maintenance = incident(
+        "m",
+        vec![
+            update("m1", "scheduled", 31),
+            update("m2", "in_progress", 40),
+        ],
+    );
+    maintenance.impact = Impact::Maintenance;
+    let mut postmortem = incident("p", vec![update("p1", "resolved", 20)]);
+    postmortem.status = IncidentStatus::Postmortem;
+    let snap = Snapshot {
+        maintenances: vec![maintenance],
+        components: vec![
+            component("c1", "major_outage"),
+            component("c2", "operational"),
+        ],
+        ..snapshot(vec![
+            incident(
+                "i",
+                vec![
+                    update("u1", "investigating", 31),
+                    update("u2", "resolved", 32),
+                    update("u3", "investigating", 34),
+                ],
+            ),
+            postmortem,
+        ])
+    };
+    let after_baseline = baseline_of(&snapshot(vec![]));
+    for previous in [ProviderState::default(), after_baseline] {
+        let changes = detect_changes(&provider(), &previous, &snap, at(45));
+        assert!(previous.baseline_at.is_none() || !changes.events.is_empty());
+        assert_eq!(
+            known_after(&provider(), &previous, &snap, at(45)),
+            changes.state
+        );
+    }
+}
