@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::diff::{ProviderState, detect_changes};
+use crate::diff::{ProviderState, detect_changes, known_after};
 use crate::event::Event;
 use crate::model::{Component, Incident, Provider, Snapshot};
 
@@ -37,15 +37,74 @@ pub struct StateItem {
     pub baseline_at: DateTime<Utc>,
     /// Hash of the entity, so the poller writes only what changed.
     pub content_hash: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The entity, stored as one JSON string (see [`entity_json`]).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "entity_json")]
     pub incident: Option<Incident>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "entity_json")]
     pub maintenance: Option<Incident>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "entity_json")]
     pub component: Option<Component>,
     /// TTL (epoch seconds) on finished incidents and maintenances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+}
+
+/// An item's entity is one string attribute holding its JSON, not a nested DynamoDB map.
+/// The notifier decodes two images per stream record: as maps, every field of every update
+/// is a tagged attribute value in the Lambda event, then a second walk through serde_dynamo
+/// (the largest share of the notifier's time per record, BENCHMARKS.md); as a string it is
+/// one JSON parse. Items written as maps (before this format) are still read.
+mod entity_json {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        entity: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match entity {
+            Some(entity) => {
+                let json = serde_json::to_string(entity).map_err(serde::ser::Error::custom)?;
+                serializer.serialize_some(&json)
+            }
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<T>, D::Error> {
+        deserializer.deserialize_any(EntityVisitor(PhantomData))
+    }
+
+    struct EntityVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: DeserializeOwned> Visitor<'de> for EntityVisitor<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an entity as a JSON string (or, as written before, a map)")
+        }
+
+        fn visit_str<E: de::Error>(self, json: &str) -> Result<Self::Value, E> {
+            serde_json::from_str(json).map(Some).map_err(E::custom)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
 }
 
 /// The hash of an incident or maintenance leaves out its components' statuses: Statuspage
@@ -134,11 +193,11 @@ impl StateItem {
         }
     }
 
-    fn snapshot(&self) -> Snapshot {
+    fn into_snapshot(self) -> Snapshot {
         Snapshot {
-            incidents: self.incident.iter().cloned().collect(),
-            maintenances: self.maintenance.iter().cloned().collect(),
-            components: self.component.iter().cloned().collect(),
+            incidents: self.incident.into_iter().collect(),
+            maintenances: self.maintenance.into_iter().collect(),
+            components: self.component.into_iter().collect(),
             ..Snapshot::default()
         }
     }
@@ -147,8 +206,8 @@ impl StateItem {
 /// The events between an item's old and new image. `observed_at` is the stream record's
 /// creation time: stable across replays, so event ids are too.
 pub fn item_events(
-    old: Option<&StateItem>,
-    new: &StateItem,
+    old: Option<StateItem>,
+    new: StateItem,
     observed_at: DateTime<Utc>,
 ) -> Vec<Event> {
     let provider = new.provider();
@@ -167,10 +226,10 @@ pub fn item_events(
                 baseline_at: Some(old.baseline_at),
                 ..ProviderState::default()
             };
-            detect_changes(&provider, &known, &old.snapshot(), observed_at).state
+            known_after(&provider, &known, &old.into_snapshot(), observed_at)
         }
     };
-    detect_changes(&provider, &previous, &new.snapshot(), observed_at).events
+    detect_changes(&provider, &previous, &new.into_snapshot(), observed_at).events
 }
 
 #[cfg(test)]
@@ -285,10 +344,10 @@ mod tests {
             true,
         );
         assert_eq!(
-            kinds(&item_events(None, &base[0], t(2))),
+            kinds(&item_events(None, base[0].clone(), t(2))),
             [EventType::IncidentCreated]
         );
-        assert!(item_events(None, &base[1], t(2)).is_empty());
+        assert!(item_events(None, base[1].clone(), t(2)).is_empty());
 
         // Modify: two new updates, one event each, in order.
         let next = items(
@@ -303,20 +362,59 @@ mod tests {
             false,
         );
         assert_eq!(
-            kinds(&item_events(Some(&base[0]), &next[0], t(5))),
+            kinds(&item_events(Some(base[0].clone()), next[0].clone(), t(5))),
             [EventType::IncidentUpdated, EventType::IncidentResolved]
         );
-        let component = item_events(Some(&base[1]), &next[1], t(5));
+        let component = item_events(Some(base[1].clone()), next[1].clone(), t(5));
         assert_eq!(kinds(&component), [EventType::ComponentStatusChanged]);
         // A replay of the same record gives the same ids.
-        assert_eq!(component, item_events(Some(&base[1]), &next[1], t(5)));
+        assert_eq!(
+            component,
+            item_events(Some(base[1].clone()), next[1].clone(), t(5))
+        );
 
         // After the baseline, an insert already resolved: created then resolved.
         let late = items(&snapshot(&[("u9", "resolved", 20)], "operational"), false);
         assert_eq!(
-            kinds(&item_events(None, &late[0], t(21))),
+            kinds(&item_events(None, late[0].clone(), t(21))),
             [EventType::IncidentCreated, EventType::IncidentResolved]
         );
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn items_written_as_nested_maps_are_still_read() {
+        let item = &items(
+            &snapshot(&[("u1", "investigating", 1)], "operational"),
+            true,
+        )[0];
+        let mut stored: serde_dynamo::Item = serde_dynamo::to_item(item).unwrap();
+        assert!(
+            matches!(
+                stored.get("incident"),
+                Some(serde_dynamo::AttributeValue::S(_))
+            ),
+            "written as a JSON string"
+        );
+        assert_eq!(
+            &serde_dynamo::from_item::<_, StateItem>(stored.clone()).unwrap(),
+            item
+        );
+
+        let as_map = serde_dynamo::to_attribute_value(item.incident.as_ref().unwrap()).unwrap();
+        assert!(matches!(as_map, serde_dynamo::AttributeValue::M(_)));
+        stored.insert("incident".into(), as_map);
+        assert_eq!(
+            &serde_dynamo::from_item::<_, StateItem>(stored.clone()).unwrap(),
+            item
+        );
+
+        stored.insert(
+            "incident".into(),
+            serde_dynamo::AttributeValue::S("{\"id\": 5}".into()),
+        );
+        let err = serde_dynamo::from_item::<_, StateItem>(stored).unwrap_err();
+        assert!(err.to_string().contains("invalid type"), "{err}");
     }
 
     #[test]

@@ -312,8 +312,8 @@ pub fn record_events(record: &mut EventRecord) -> RecordEvents {
         }
     };
     RecordEvents::Events(item_events(
-        old.as_ref(),
-        &new,
+        old,
+        new,
         record.change.approximate_creation_date_time,
     ))
 }
