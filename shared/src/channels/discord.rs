@@ -124,10 +124,7 @@ pub fn classify(reply: &Reply) -> Result<(), SendError> {
 
 impl Platform for Discord {
     fn request(&self, _event: &Event, message: &Message) -> Option<Request> {
-        Some(Request {
-            url: self.request_url(),
-            body: build_body(message),
-        })
+        Some(Request::json(self.request_url(), &build_body(message)))
     }
 
     fn classify(&self, reply: &Reply) -> Result<(), SendError> {

@@ -58,7 +58,8 @@ pub fn sample_event() -> Event {
     }
 }
 
-fn check(name: &str, actual: &Value) {
+fn check(name: &str, body: &impl serde::Serialize) {
+    let actual = &serde_json::to_value(body).unwrap();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("src/channels/golden")
         .join(format!("{name}.json"));

@@ -99,10 +99,7 @@ pub fn build_body(message: &Message) -> Value {
 
 impl Platform for GoogleChat {
     fn request(&self, _event: &Event, message: &Message) -> Option<Request> {
-        Some(Request {
-            url: self.request_url(),
-            body: build_body(message),
-        })
+        Some(Request::json(self.request_url(), &build_body(message)))
     }
 
     fn classify(&self, reply: &Reply) -> Result<(), SendError> {

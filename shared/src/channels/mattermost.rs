@@ -64,10 +64,7 @@ pub fn build_body(message: &Message) -> Value {
 
 impl Platform for Mattermost {
     fn request(&self, _event: &Event, message: &Message) -> Option<Request> {
-        Some(Request {
-            url: self.url.clone(),
-            body: build_body(message),
-        })
+        Some(Request::json(self.url.clone(), &build_body(message)))
     }
 
     fn classify(&self, reply: &Reply) -> Result<(), SendError> {

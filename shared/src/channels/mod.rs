@@ -110,7 +110,18 @@ impl SendError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     pub url: Url,
-    pub body: serde_json::Value,
+    /// The JSON body, serialized.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A request with `body` as JSON: a platform's typed body or a `serde_json::Value`.
+    pub fn json(url: Url, body: &impl serde::Serialize) -> Request {
+        Request {
+            url,
+            body: serde_json::to_vec(body).expect("bodies serialize to JSON"),
+        }
+    }
 }
 
 /// A chat or paging platform: what to send for an event, and what its answers mean.
@@ -178,8 +189,7 @@ impl HttpChannel {
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
-        let body = serde_json::to_vec(&request.body).expect("JSON values serialize");
-        let reply = self.poster.post(&request.url, &[], body).await?;
+        let reply = self.poster.post(&request.url, &[], request.body).await?;
         let result = self.platform.classify(&reply);
         let pause = match &result {
             Err(err) => err.retry_after(),

@@ -5,7 +5,7 @@
 //! Maintenance is planned work, not an alert: it goes to the Change Events API
 //! (`/v2/change/enqueue`) when a route lets maintenance through.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use url::Url;
 
 use super::http::{Reply, classify_status};
@@ -80,62 +80,131 @@ fn severity(tone: Tone) -> &'static str {
     }
 }
 
-pub fn build_body(routing_key: &str, action: Action, message: &Message) -> Value {
-    let (summary, _) = cut(
-        &format!(
-            "{}: {} ({})",
-            message.provider,
-            message.title,
-            message.status_line()
-        ),
-        SUMMARY_MAX,
-        chars,
-    );
-    let (update, _) = cut(&message.body, DETAILS_BODY_MAX, chars);
-    let details = json!({
-        "event": message.action,
-        "status": message.status,
-        "impact": message.impact,
-        "components": message.components,
-        "window": message.window,
-        "update": update,
-        "url": message.url,
-    });
-    let links = json!([{"href": message.url, "text": format!("{} status page", message.provider)}]);
+/// An Events API v2 body (typed: the notifier builds one per event, see [`super::slack::Body`]).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Body<'a> {
+    Trigger {
+        routing_key: &'a str,
+        event_action: &'static str,
+        dedup_key: String,
+        payload: AlertPayload<'a>,
+        client: &'static str,
+        client_url: &'a str,
+        links: [Link<'a>; 1],
+    },
+    Resolve {
+        routing_key: &'a str,
+        event_action: &'static str,
+        dedup_key: String,
+    },
+    Change {
+        routing_key: &'a str,
+        payload: ChangePayload<'a>,
+        links: [Link<'a>; 1],
+    },
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertPayload<'a> {
+    summary: String,
+    source: &'a str,
+    severity: &'static str,
+    timestamp: String,
+    component: Option<&'a str>,
+    group: &'a str,
+    class: &'static str,
+    custom_details: Details<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangePayload<'a> {
+    summary: String,
+    timestamp: String,
+    source: &'a str,
+    custom_details: Details<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Details<'a> {
+    event: &'static str,
+    status: &'a str,
+    impact: Option<&'a str>,
+    components: &'a [String],
+    window: Option<&'a str>,
+    update: String,
+    url: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Link<'a> {
+    href: &'a str,
+    text: String,
+}
+
+pub fn build_body<'a>(routing_key: &'a str, action: Action, message: &'a Message) -> Body<'a> {
+    let summary = || {
+        cut(
+            &format!(
+                "{}: {} ({})",
+                message.provider,
+                message.title,
+                message.status_line()
+            ),
+            SUMMARY_MAX,
+            chars,
+        )
+        .0
+    };
+    let details = || Details {
+        event: message.action,
+        status: &message.status,
+        impact: message.impact.as_deref(),
+        components: &message.components,
+        window: message.window.as_deref(),
+        update: cut(&message.body, DETAILS_BODY_MAX, chars).0,
+        url: &message.url,
+    };
+    let links = || {
+        [Link {
+            href: &message.url,
+            text: format!("{} status page", message.provider),
+        }]
+    };
     match action {
-        Action::Change => json!({
-            "routing_key": routing_key,
-            "payload": {
-                "summary": summary,
-                "timestamp": message.time_rfc3339(),
-                "source": message.provider,
-                "custom_details": details,
+        Action::Change => Body::Change {
+            routing_key,
+            payload: ChangePayload {
+                summary: summary(),
+                timestamp: message.time_rfc3339(),
+                source: &message.provider,
+                custom_details: details(),
             },
-            "links": links,
-        }),
-        Action::Resolve => json!({
-            "routing_key": routing_key,
-            "event_action": "resolve",
-            "dedup_key": dedup_key(message),
-        }),
-        Action::Trigger => json!({
-            "routing_key": routing_key,
-            "event_action": "trigger",
-            "dedup_key": dedup_key(message),
-            "payload": {
-                "summary": summary,
-                "source": message.provider,
-                "severity": severity(message.tone),
-                "timestamp": message.time_rfc3339(),
-                "component": message.components.first(),
-                "group": message.provider_id,
-                "class": message.action,
-                "custom_details": details,
+            links: links(),
+        },
+        Action::Resolve => Body::Resolve {
+            routing_key,
+            event_action: "resolve",
+            dedup_key: dedup_key(message),
+        },
+        Action::Trigger => Body::Trigger {
+            routing_key,
+            event_action: "trigger",
+            dedup_key: dedup_key(message),
+            payload: AlertPayload {
+                summary: summary(),
+                source: &message.provider,
+                severity: severity(message.tone),
+                timestamp: message.time_rfc3339(),
+                component: message.components.first().map(String::as_str),
+                group: &message.provider_id,
+                class: message.action,
+                custom_details: details(),
             },
-            "client": "statusrelay",
-            "client_url": message.url,
-            "links": links,
-        }),
+            client: "statusrelay",
+            client_url: &message.url,
+            links: links(),
+        },
     }
 }
 
@@ -162,10 +231,10 @@ impl Platform for PagerDuty {
         } else {
             self.url.clone()
         };
-        Some(Request {
+        Some(Request::json(
             url,
-            body: build_body(&self.routing_key, action, message),
-        })
+            &build_body(&self.routing_key, action, message),
+        ))
     }
 
     fn classify(&self, reply: &Reply) -> Result<(), SendError> {

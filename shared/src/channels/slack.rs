@@ -3,7 +3,7 @@
 //! header 150, section 3000, field 2000 characters, and about 5,000 characters in all, well
 //! under the undocumented ~12k `msg_blocks_too_long` ceiling.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use url::Url;
 
 use super::http::{Reply, classify_status};
@@ -41,9 +41,16 @@ impl Slack {
 
 /// Slack's escaping: exactly these three characters.
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn escaped_len(text: &str) -> usize {
@@ -68,30 +75,73 @@ fn link(url: &str, label: &str) -> String {
     format!("<{url}|{}>", escape(label))
 }
 
-pub fn build_body(message: &Message) -> Value {
+/// A Block Kit message. Typed rather than built as a `serde_json::Value`: a tree of maps cost
+/// the notifier more than everything else in the message (BENCHMARKS.md).
+#[derive(Debug, Serialize)]
+pub struct Body {
+    text: String,
+    blocks: Vec<Block>,
+    unfurl_links: bool,
+    unfurl_media: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    Header {
+        text: Text,
+    },
+    Section {
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<Text>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<Text>,
+    },
+    Context {
+        elements: Vec<Text>,
+    },
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Text {
+    PlainText { text: String, emoji: bool },
+    Mrkdwn { text: String },
+}
+
+fn mrkdwn(text: String) -> Text {
+    Text::Mrkdwn { text }
+}
+
+pub fn build_body(message: &Message) -> Body {
     let (header, _) = cut(
         &format!("{} {}", message.tone.emoji(), message.headline()),
         HEADER_MAX,
         |s| s.chars().count(),
     );
-    let mut fields = vec![
-        json!({"type": "mrkdwn", "text": format!("*{}*\n{}", message.action, safe(&message.status, 200).0)}),
-    ];
+    let mut fields = vec![mrkdwn(format!(
+        "*{}*\n{}",
+        message.action,
+        safe(&message.status, 200).0
+    ))];
     if let Some(impact) = &message.impact {
-        fields
-            .push(json!({"type": "mrkdwn", "text": format!("*Impact*\n{}", safe(impact, 100).0)}));
+        fields.push(mrkdwn(format!("*Impact*\n{}", safe(impact, 100).0)));
     }
     if !message.components.is_empty() {
         let (list, _) = safe(&message.components.join(", "), FIELD_MAX);
-        fields.push(json!({"type": "mrkdwn", "text": format!("*Components*\n{list}")}));
+        fields.push(mrkdwn(format!("*Components*\n{list}")));
     }
     if let Some(window) = &message.window {
-        fields
-            .push(json!({"type": "mrkdwn", "text": format!("*Window*\n{}", safe(window, 200).0)}));
+        fields.push(mrkdwn(format!("*Window*\n{}", safe(window, 200).0)));
     }
     let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": header, "emoji": true}}),
-        json!({"type": "section", "fields": fields}),
+        Block::Header {
+            text: Text::PlainText {
+                text: header,
+                emoji: true,
+            },
+        },
+        Block::Section { fields, text: None },
     ];
     if !message.body.is_empty() {
         let (mut body, was_cut) = safe(&message.body, BODY_MAX);
@@ -99,11 +149,18 @@ pub fn build_body(message: &Message) -> Value {
             body.push('\n');
             body.push_str(&link(&message.url, "Read the full update"));
         }
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": body}}));
+        blocks.push(Block::Section {
+            fields: Vec::new(),
+            text: Some(mrkdwn(body)),
+        });
     }
-    blocks.push(json!({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": format!("{} · {}", message.time_text(), link(&message.url, &format!("{} status", message.provider)))}
-    ]}));
+    blocks.push(Block::Context {
+        elements: vec![mrkdwn(format!(
+            "{} · {}",
+            message.time_text(),
+            link(&message.url, &format!("{} status", message.provider))
+        ))],
+    });
     let (fallback, _) = safe(
         &format!(
             "{} {}: {} ({})",
@@ -114,12 +171,12 @@ pub fn build_body(message: &Message) -> Value {
         ),
         FALLBACK_MAX,
     );
-    json!({
-        "text": fallback,
-        "blocks": blocks,
-        "unfurl_links": false,
-        "unfurl_media": false,
-    })
+    Body {
+        text: fallback,
+        blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+    }
 }
 
 /// Slack answers `ok` or a plain-text error string.
@@ -153,10 +210,7 @@ pub fn classify(reply: &Reply) -> Result<(), SendError> {
 
 impl Platform for Slack {
     fn request(&self, _event: &Event, message: &Message) -> Option<Request> {
-        Some(Request {
-            url: self.url.clone(),
-            body: build_body(message),
-        })
+        Some(Request::json(self.url.clone(), &build_body(message)))
     }
 
     fn classify(&self, reply: &Reply) -> Result<(), SendError> {

@@ -118,10 +118,7 @@ pub fn classify(reply: &Reply) -> Result<(), SendError> {
 
 impl Platform for Teams {
     fn request(&self, _event: &Event, message: &Message) -> Option<Request> {
-        Some(Request {
-            url: self.url.clone(),
-            body: build_body(message),
-        })
+        Some(Request::json(self.url.clone(), &build_body(message)))
     }
 
     fn classify(&self, reply: &Reply) -> Result<(), SendError> {

@@ -177,10 +177,10 @@ pub fn classify(reply: &Reply) -> Result<(), SendError> {
 
 impl Platform for Telegram {
     fn request(&self, _event: &Event, message: &Message) -> Option<Request> {
-        Some(Request {
-            url: self.url.clone(),
-            body: build_body(&self.chat_id, self.thread_id, message),
-        })
+        Some(Request::json(
+            self.url.clone(),
+            &build_body(&self.chat_id, self.thread_id, message),
+        ))
     }
 
     fn classify(&self, reply: &Reply) -> Result<(), SendError> {
