@@ -196,7 +196,7 @@ pub fn event_id(provider_id: &str, entity: &str, occurrence: &str, kind: EventTy
         hasher.update([0u8]);
     }
     let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     format!("evt_{hex}")
 }
 

@@ -59,7 +59,7 @@ mod entity_json {
     use std::marker::PhantomData;
 
     use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::{Deserializer, Serialize, Serializer};
 
     pub fn serialize<T: Serialize, S: Serializer>(
         entity: &Option<T>,
@@ -121,7 +121,7 @@ fn record_hash(record: &Incident) -> String {
 fn hash_of<T: Serialize>(value: &T) -> String {
     let json = serde_json::to_vec(value).expect("model serializes");
     let digest = Sha256::digest(json);
-    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..12])
 }
 
 /// The items a snapshot is stored as. Group rows are kept (components reference them) but

@@ -355,8 +355,5 @@ pub fn fingerprint(channel: &ChannelConfig) -> String {
         hasher.update([0u8]);
         hasher.update(part.as_bytes());
     }
-    hasher.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&hasher.finalize()[..8])
 }

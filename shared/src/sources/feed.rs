@@ -97,10 +97,7 @@ fn hash_hex(parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }
-    hasher.finalize()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&hasher.finalize()[..6])
 }
 
 fn entry_record(entry: feed_rs::model::Entry) -> (Incident, bool) {

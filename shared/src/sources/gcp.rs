@@ -117,7 +117,7 @@ impl IncidentDoc {
             .map(|u| {
                 let created = u.created.clone().unwrap_or_default();
                 let digest = Sha256::digest(format!("{}\0{created}", self.id).as_bytes());
-                let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+                let hex = hex::encode(&digest[..6]);
                 IncidentUpdate {
                     id: format!("{}-{hex}", self.id),
                     status: if u.status.as_deref() == Some("AVAILABLE") {

@@ -189,8 +189,5 @@ impl RecordDoc {
 }
 
 fn short_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(text.as_bytes())[..6])
 }

@@ -134,7 +134,7 @@ impl RecordDoc {
                 )
             });
             let digest = Sha256::digest(seed.as_bytes());
-            digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+            hex::encode(&digest[..8])
         });
         let status = match self.status.as_str() {
             "INVESTIGATING" => IncidentStatus::Investigating,

@@ -271,7 +271,7 @@ impl IncidentDoc {
 
 fn note_id(incident: &str, created: &str) -> String {
     let digest = Sha256::digest(format!("{incident}\0{created}").as_bytes());
-    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..6]);
     format!("note-{hex}")
 }
 

@@ -111,7 +111,7 @@ pub async fn poll(
                 IncidentUpdate {
                     id: m.id.clone().unwrap_or_else(|| {
                         let digest = Sha256::digest(format!("{}\0{at}", record.id).as_bytes());
-                        let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+                        let hex = hex::encode(&digest[..6]);
                         format!("{}-{hex}", record.id)
                     }),
                     status: match m.state.as_deref().map(str::to_lowercase).as_deref() {

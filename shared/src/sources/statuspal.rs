@@ -307,7 +307,7 @@ impl RecordDoc {
                     at.map(|t| t.to_rfc3339()).unwrap_or_default()
                 );
                 let digest = Sha256::digest(seed.as_bytes());
-                let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+                let hex = hex::encode(&digest[..6]);
                 format!("{id}-{hex}")
             });
             updates.push(IncidentUpdate {
