@@ -287,8 +287,7 @@ pub fn record_events(record: &mut EventRecord) -> RecordEvents {
         return RecordEvents::Skipped;
     }
     let state_key = is_state_key(record);
-    let new: StateItem = match serde_dynamo::from_item(std::mem::take(&mut record.change.new_image))
-    {
+    let new: StateItem = match image(&mut record.change.new_image) {
         Ok(item) => item,
         Err(e) if state_key => {
             return RecordEvents::Unreadable(format!("new image is not a state item: {e}"));
@@ -304,7 +303,7 @@ pub fn record_events(record: &mut EventRecord) -> RecordEvents {
     let old: Option<StateItem> = if record.change.old_image.is_empty() {
         None
     } else {
-        match serde_dynamo::from_item(std::mem::take(&mut record.change.old_image)) {
+        match image(&mut record.change.old_image) {
             Ok(item) => Some(item),
             Err(e) => {
                 return RecordEvents::Unreadable(format!("old image is not a state item: {e}"));
@@ -316,6 +315,13 @@ pub fn record_events(record: &mut EventRecord) -> RecordEvents {
         new,
         record.change.approximate_creation_date_time,
     ))
+}
+
+/// An image taken out of the record (it is read once) and decoded. `from_item` would rebuild
+/// the image's hash map on the way; the map goes to serde_dynamo as it is.
+fn image(image: &mut serde_dynamo::Item) -> Result<StateItem, serde_dynamo::Error> {
+    let attributes = std::mem::take(image.inner_mut());
+    serde_dynamo::from_attribute_value(serde_dynamo::AttributeValue::M(attributes))
 }
 
 fn is_state_key(record: &EventRecord) -> bool {
