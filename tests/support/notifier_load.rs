@@ -146,7 +146,19 @@ pub struct Throughput {
     /// Records → events → routes → payloads (the handler's part).
     pub process: Duration,
     pub process_cpu: Duration,
+    /// Wall time per stage of `process`: decode + diff, routing, message (HTML → text), event
+    /// JSON, Slack body, PagerDuty body.
+    pub stages: [Duration; 6],
 }
+
+pub const STAGES: [&str; 6] = [
+    "decode + diff",
+    "routing",
+    "message",
+    "event JSON",
+    "Slack body",
+    "PagerDuty body",
+];
 
 fn thread_cpu() -> Duration {
     // SAFETY: zeroed rusage is valid; getrusage fills it for the calling thread.
@@ -169,27 +181,39 @@ pub fn process_batch(batch: &str, routes: &[RouteConfig]) -> Throughput {
         decode,
         ..Throughput::default()
     };
+    let mut clock = Instant::now();
+    let mut lap = |stage: usize, stages: &mut [Duration; 6]| {
+        let now = Instant::now();
+        stages[stage] += now - clock;
+        clock = now;
+    };
     for record in &mut event.records {
-        let RecordEvents::Events(events) = record_events(record) else {
+        let outcome = record_events(record);
+        lap(0, &mut out.stages);
+        let RecordEvents::Events(events) = outcome else {
             continue;
         };
         for event in &events {
             out.events += 1;
             let wanted = destinations_for(routes, event);
+            lap(1, &mut out.stages);
             if wanted.is_empty() {
                 continue;
             }
             let message = Message::from_event(event);
-            let payloads = [
-                serde_json::to_vec(event).unwrap(),
-                serde_json::to_vec(&slack::build_body(&message)).unwrap(),
-                serde_json::to_vec(&pagerduty::build_body(
-                    "R0UTINGKEY0123456789ABCDEFGHIJKL",
-                    pagerduty::Action::Trigger,
-                    &message,
-                ))
-                .unwrap(),
-            ];
+            lap(2, &mut out.stages);
+            let event_json = serde_json::to_vec(event).unwrap();
+            lap(3, &mut out.stages);
+            let slack = serde_json::to_vec(&slack::build_body(&message)).unwrap();
+            lap(4, &mut out.stages);
+            let pagerduty = serde_json::to_vec(&pagerduty::build_body(
+                "R0UTINGKEY0123456789ABCDEFGHIJKL",
+                pagerduty::Action::Trigger,
+                &message,
+            ))
+            .unwrap();
+            lap(5, &mut out.stages);
+            let payloads = [event_json, slack, pagerduty];
             out.payloads += payloads.len();
             out.payload_bytes += payloads.iter().map(Vec::len).sum::<usize>();
         }
