@@ -115,7 +115,7 @@ fn hidden_content(name: &LocalName) -> Option<Option<RawKind>> {
         | local_name!("noembed")
         | local_name!("noframes") => Some(RawKind::Rawtext),
         local_name!("title") | local_name!("textarea") => Some(RawKind::Rcdata),
-        local_name!("head") | local_name!("template") | local_name!("select") => None,
+        local_name!("head") | local_name!("template") => None,
         _ => return None,
     })
 }
