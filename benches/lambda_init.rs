@@ -39,6 +39,8 @@ fn main() {
                     ("STATUSRELAY_CONFIG", config.to_str().unwrap()),
                     ("TABLE_NAME", "statusrelay"),
                     ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:statusrelay"),
+                    // As infra/template.yaml sets it for the notifier (mimalloc).
+                    ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))

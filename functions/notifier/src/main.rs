@@ -15,7 +15,9 @@ use statusrelay_core::delivery::RetryPolicy;
 
 /// mimalloc instead of glibc's malloc: building events and payloads makes many small
 /// allocations while the decoded batch sits on the heap; the handler takes ~18 µs per record
-/// on mimalloc and ~24 µs on glibc's allocator (BENCHMARKS.md, notifier throughput).
+/// on mimalloc and ~24 µs on glibc's allocator (BENCHMARKS.md, notifier throughput). The
+/// template sets `MIMALLOC_ARENA_EAGER_COMMIT=0`: committing the first arena up front slowed
+/// one cold start in ten.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
