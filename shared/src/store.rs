@@ -117,13 +117,6 @@ pub struct FailingDestination {
     pub since: String,
 }
 
-fn corrupt(id: &str, what: &str, e: serde_json::Error) -> StoreError {
-    StoreError::Corrupt {
-        what: format!("{what} of provider {id}"),
-        reason: e.to_string(),
-    }
-}
-
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let open_err = |reason: String| StoreError::Open {
@@ -179,43 +172,47 @@ impl Store {
     /// The validators of a provider's last good poll; `None` before its first one. Cheap: an
     /// idle poll (every document 304) reads nothing else.
     pub fn validators(&self, id: &str) -> Result<Option<Validators>, StoreError> {
-        let text: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT validators FROM providers WHERE id = ?1 AND snapshot IS NOT NULL",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| corrupt(id, "validators", e)))
-            .transpose()
+        self.provider_json(
+            id,
+            "validators",
+            "SELECT validators FROM providers WHERE id = ?1 AND snapshot IS NOT NULL",
+        )
     }
 
     /// The snapshot of a provider's last good poll.
     pub fn snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError> {
-        let text: Option<Option<String>> = self
-            .conn()
-            .query_row("SELECT snapshot FROM providers WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        text.flatten()
-            .map(|t| serde_json::from_str(&t).map_err(|e| corrupt(id, "snapshot", e)))
-            .transpose()
+        self.provider_json(
+            id,
+            "snapshot",
+            "SELECT snapshot FROM providers WHERE id = ?1",
+        )
     }
 
     /// What the change detection knows of a provider (empty before its first poll).
     pub fn state(&self, id: &str) -> Result<ProviderState, StoreError> {
-        let text: Option<String> = self
+        self.provider_json(id, "state", "SELECT state FROM providers WHERE id = ?1")
+            .map(Option::unwrap_or_default)
+    }
+
+    /// One JSON column of a provider's row, parsed; `None` without a row or a value.
+    fn provider_json<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        what: &str,
+        query: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let text: Option<Option<String>> = self
             .conn()
-            .query_row("SELECT state FROM providers WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .query_row(query, [id], |r| r.get(0))
             .optional()?;
-        text.map_or_else(
-            || Ok(ProviderState::default()),
-            |t| serde_json::from_str(&t).map_err(|e| corrupt(id, "state", e)),
-        )
+        text.flatten()
+            .map(|t| {
+                serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+                    what: format!("{what} of provider {id}"),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
     }
 
     /// Stores good polls' outcomes and their events, and queues each event for the
