@@ -170,10 +170,12 @@ async fn poll(
         })
     });
     let previous = validators.as_ref().map(|v| Previous::lazy(&prior, v));
+    let load_failed = || match load_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some(err) => Err(PollFailure::Store(err)),
+        None => Ok(()),
+    };
     let outcome = sources::poll(&fetcher, &config, previous).await;
-    if let Some(err) = load_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        return Err(PollFailure::Store(err));
-    }
+    load_failed()?;
     let (snapshot, validators_now) = match outcome.map_err(PollFailure::Source)? {
         PollOutcome::Unchanged => {
             debug!(provider = %config.id, "not modified");
@@ -187,11 +189,14 @@ async fn poll(
     let state = store.state(&config.id).map_err(PollFailure::Store)?;
     let provider = config.provider(&snapshot.page.name);
     let changes = detect_changes(&provider, &state, &snapshot, Utc::now());
-    if changes.state == state
+    let unchanged = changes.state == state
         && changes.events.is_empty()
         && validators.as_ref() == Some(&validators_now)
-        && prior.get() == Some(&snapshot)
-    {
+        && prior.get() == Some(&snapshot);
+    // The comparison may be what first reads the last snapshot: a failed read is a store
+    // error, not a changed snapshot.
+    load_failed()?;
+    if unchanged {
         return Ok(None);
     }
     Ok(Some(PollCommit {
