@@ -10,12 +10,11 @@
 //!   → minor; affected products become the affected components; no maintenances.
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
     Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, instant,
-    parse_json,
+    parse_json, short_hash,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo,
@@ -116,8 +115,7 @@ impl IncidentDoc {
             .rev()
             .map(|u| {
                 let created = u.created.clone().unwrap_or_default();
-                let digest = Sha256::digest(format!("{}\0{created}", self.id).as_bytes());
-                let hex = hex::encode(&digest[..6]);
+                let hex = short_hash(&format!("{}\0{created}", self.id));
                 IncidentUpdate {
                     id: format!("{}-{hex}", self.id),
                     status: if u.status.as_deref() == Some("AVAILABLE") {

@@ -12,12 +12,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
     Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, instant,
-    parse_json,
+    parse_json, short_hash,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo,
@@ -186,8 +185,4 @@ impl RecordDoc {
             updates,
         }
     }
-}
-
-fn short_hash(text: &str) -> String {
-    hex::encode(&Sha256::digest(text.as_bytes())[..6])
 }

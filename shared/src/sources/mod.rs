@@ -520,6 +520,13 @@ pub(crate) async fn fetch_single(
 }
 
 /// The URL of a document under a page's base URL.
+/// A derived id for records and updates a platform gives none: 12 hex digits of the SHA-256
+/// of `seed` (stable across polls, so the same update keeps the same id).
+pub(crate) fn short_hash(seed: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(seed.as_bytes())[..6])
+}
+
 pub(crate) fn document_url(base: &Url, document: &str) -> Url {
     let mut url = base.clone();
     let path = format!("{}{document}", base.path().trim_end_matches('/'));

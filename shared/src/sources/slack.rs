@@ -16,12 +16,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
     Fetched, Fetcher, Id, PollError, PollOutcome, Previous, Validators, document_url, instant,
-    not_status_page, parse_json, reuse,
+    not_status_page, parse_json, reuse, short_hash,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate,
@@ -270,9 +269,7 @@ impl IncidentDoc {
 }
 
 fn note_id(incident: &str, created: &str) -> String {
-    let digest = Sha256::digest(format!("{incident}\0{created}").as_bytes());
-    let hex = hex::encode(&digest[..6]);
-    format!("note-{hex}")
+    format!("note-{}", short_hash(&format!("{incident}\0{created}")))
 }
 
 #[cfg(test)]

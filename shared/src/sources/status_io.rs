@@ -16,11 +16,11 @@
 
 use chrono::Utc;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
     Fetcher, PollError, PollOutcome, Previous, Validators, fetch_single, instant, parse_json,
+    short_hash,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -110,8 +110,7 @@ pub async fn poll(
                 let at = m.datetime.clone().unwrap_or_default();
                 IncidentUpdate {
                     id: m.id.clone().unwrap_or_else(|| {
-                        let digest = Sha256::digest(format!("{}\0{at}", record.id).as_bytes());
-                        let hex = hex::encode(&digest[..6]);
+                        let hex = short_hash(&format!("{}\0{at}", record.id));
                         format!("{}-{hex}", record.id)
                     }),
                     status: match m.state.as_deref().map(str::to_lowercase).as_deref() {

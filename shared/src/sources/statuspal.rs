@@ -30,12 +30,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
     Fetcher, Id, PollError, PollOutcome, Previous, Validators, fetch_single, not_status_page,
-    parse_json, zoneless,
+    parse_json, short_hash, zoneless,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -306,9 +305,7 @@ impl RecordDoc {
                     "{id}\0{}\0{kind}",
                     at.map(|t| t.to_rfc3339()).unwrap_or_default()
                 );
-                let digest = Sha256::digest(seed.as_bytes());
-                let hex = hex::encode(&digest[..6]);
-                format!("{id}-{hex}")
+                format!("{id}-{}", short_hash(&seed))
             });
             updates.push(IncidentUpdate {
                 id: update_id,
