@@ -13,7 +13,9 @@ use futures::StreamExt;
 use statusrelay_core::config::Config;
 use statusrelay_core::net::HttpLimits;
 use statusrelay_core::sources::statuspage::{INCIDENTS, MAINTENANCES, SUMMARY};
-use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetched, Fetcher, Validator};
+use statusrelay_core::sources::{
+    DEFAULT_MAX_BODY_BYTES, Fetched, Fetcher, Validator, document_url,
+};
 use url::Url;
 
 const DOCUMENTS: [&str; 3] = [SUMMARY, INCIDENTS, MAINTENANCES];
@@ -47,13 +49,7 @@ async fn main() {
     let urls: Vec<Url> = config
         .providers
         .iter()
-        .flat_map(|p| {
-            DOCUMENTS.map(|doc| {
-                let mut url = p.url.clone();
-                url.set_path(&format!("{}{doc}", p.url.path().trim_end_matches('/')));
-                url
-            })
-        })
+        .flat_map(|p| DOCUMENTS.map(|doc| document_url(&p.url, doc)))
         .collect();
     // Three documents of a provider at once, providers `concurrency` at a time: the watcher's
     // shape for Statuspage pages. Bodies are counted and dropped as they arrive.

@@ -527,7 +527,8 @@ pub(crate) fn short_hash(seed: &str) -> String {
     hex::encode(&Sha256::digest(seed.as_bytes())[..6])
 }
 
-pub(crate) fn document_url(base: &Url, document: &str) -> Url {
+/// A document of a page: its path appended to the page's (a base path is kept).
+pub fn document_url(base: &Url, document: &str) -> Url {
     let mut url = base.clone();
     let path = format!("{}{document}", base.path().trim_end_matches('/'));
     url.set_path(&path);
