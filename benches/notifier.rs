@@ -10,13 +10,11 @@ mod support;
 use std::path::Path;
 
 use statusrelay_core::config::Config;
-use support::notifier_load::{STAGES, process_batch, stream_batch};
+use support::notifier_load::{ROUTES, STAGES, process_batch, stream_batch};
 
 /// The notifier binary's allocator (functions/notifier), so the figures are the Lambda's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const ROUTES: &str = "[[routes]]\nname = \"everything\"\nchannel = \"webhook\"\nurl = \"https://hooks.example.com/statusrelay\"\n\n[[routes]]\nname = \"oncall\"\nchannel = \"slack\"\nurl = \"https://hooks.slack.com/services/T000/B000/XXXX\"\nmin_impact = \"major\"\n";
 
 fn main() {
     let config = Config::parse(Path::new("bench.toml"), ROUTES).unwrap();

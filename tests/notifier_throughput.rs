@@ -7,9 +7,7 @@ mod support;
 use std::path::Path;
 
 use statusrelay_core::config::Config;
-use support::notifier_load::{process_batch, stream_batch};
-
-pub const ROUTES: &str = "[[routes]]\nname = \"everything\"\nchannel = \"webhook\"\nurl = \"https://hooks.example.com/statusrelay\"\n\n[[routes]]\nname = \"oncall\"\nchannel = \"slack\"\nurl = \"https://hooks.slack.com/services/T000/B000/XXXX\"\nmin_impact = \"major\"\n";
+use support::notifier_load::{ROUTES, process_batch, stream_batch};
 
 #[test]
 fn notifier_pipeline_over_a_small_batch() {

@@ -20,6 +20,10 @@ use statusrelay_core::render::Message;
 use statusrelay_core::routing::destinations_for;
 use statusrelay_core::stream::{StateItem, state_items};
 
+/// The routes the benchmark and its small mode route through: everything to a webhook, major
+/// incidents to Slack.
+pub const ROUTES: &str = "[[routes]]\nname = \"everything\"\nchannel = \"webhook\"\nurl = \"https://hooks.example.com/statusrelay\"\n\n[[routes]]\nname = \"oncall\"\nchannel = \"slack\"\nurl = \"https://hooks.slack.com/services/T000/B000/XXXX\"\nmin_impact = \"major\"\n";
+
 fn at(minutes: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
 }
