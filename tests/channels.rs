@@ -9,11 +9,12 @@ use support::fixture::{Page, epoch};
 use support::platforms::{Kind, PAGERDUTY_KEY, Platforms, Scripted, TELEGRAM_CHAT, TELEGRAM_TOKEN};
 use support::*;
 
-const HOSTILE_TITLE: &str = "<!channel> @everyone @here <script>alert(1)</script> <users/all> Ünïcödé e\u{301} 👩‍👩‍👧 outage & more";
+const HOSTILE_TITLE: &str = "<!channel> @everyone @here <script>alert(1)</script> <users/all> <https://evil.example|click> [login](https://evil.example/a) Ünïcödé e\u{301} 👩‍👩‍👧 outage & more";
 
 fn hostile_body() -> String {
     let chunk = "Broken <b>HTML <i>unclosed <a href='javascript:alert(1)'>click</a> <!here> <@U024BE7LH> \
-                 @channel @all 🚀 e\u{301} 中文 &amp; &bogus; <table><tr><td>cell ";
+                 @channel @all 🚀 e\u{301} 中文 &amp; &bogus; <table><tr><td>cell \
+                 [verify your account](https://evil.example/v) ![pixel](https://evil.example/p.png) ";
     let mut body = String::from("<p>Start of the update.</p>");
     while body.len() < 50_000 {
         body.push_str(chunk);

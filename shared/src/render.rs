@@ -135,7 +135,11 @@ impl Message {
                                 .as_str(),
                         ),
                         components,
-                        incident.url.clone().unwrap_or_else(|| provider.url.clone()),
+                        incident
+                            .url
+                            .as_deref()
+                            .and_then(web_link)
+                            .unwrap_or_else(|| provider.url.clone()),
                         window,
                         format!("incident:{}", incident.id),
                     )
@@ -260,9 +264,15 @@ fn tone(event: &Event, impact: &Impact) -> Tone {
     }
 }
 
-/// `partial_outage` → "Partial outage".
+/// `partial_outage` → "Partial outage". Statuses are open enums: a vendor's unknown value is
+/// kept as text, so it is made one clean line like any other vendor text.
 pub fn humanize(raw: &str) -> String {
-    let spaced = raw.trim().replace(['_', '-'], " ");
+    let spaced = if raw.contains(['_', '-']) {
+        raw.replace(['_', '-'], " ")
+    } else {
+        raw.to_owned()
+    };
+    let spaced = single_line(&spaced);
     let mut chars = spaced.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -286,6 +296,69 @@ fn window(from: DateTime<Utc>, until: DateTime<Utc>) -> String {
     }
 }
 
+/// A vendor's link as a URL a channel may put behind a button: absolute http(s) only, so a
+/// `javascript:` or `data:` URL (or text that is no URL at all) falls back to the status page.
+fn web_link(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.into())
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) can make
+/// a title read differently from what it says ("Trojan Source"); right-to-left text needs
+/// none of them (the implicit marks U+200E/U+200F stay).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Combining marks of the blocks "Zalgo" text stacks by the dozen above and below a letter.
+fn is_stacking_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// More combining marks in a row than any language writes (Vietnamese uses two).
+const MAX_STACKED_MARKS: usize = 3;
+
+fn needs_cleaning(line: &str) -> bool {
+    let mut stacked = 0;
+    for c in line.chars() {
+        if c.is_control() || is_bidi_control(c) {
+            return true;
+        }
+        stacked = if is_stacking_mark(c) { stacked + 1 } else { 0 };
+        if stacked > MAX_STACKED_MARKS {
+            return true;
+        }
+    }
+    false
+}
+
+/// One line of vendor text safe for a terminal: see [`clean_line`].
+pub fn terminal_safe(line: &str) -> Cow<'_, str> {
+    if needs_cleaning(line) {
+        Cow::Owned(clean_line(line))
+    } else {
+        Cow::Borrowed(line)
+    }
+}
+
+/// Control characters (NUL, terminal escape sequences) and bidi controls dropped, tabs become
+/// spaces, runs of combining marks cut to [`MAX_STACKED_MARKS`].
+fn clean_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut stacked = 0;
+    for c in line.chars() {
+        let c = if c == '\t' { ' ' } else { c };
+        if c.is_control() || is_bidi_control(c) {
+            continue;
+        }
+        stacked = if is_stacking_mark(c) { stacked + 1 } else { 0 };
+        if stacked <= MAX_STACKED_MARKS {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Status pages send plain text with `<br />`, markdown, or real HTML (incident.io, Cachet);
 /// HTML is converted to text ([`html::to_text`]), so broken markup cannot leak into a
 /// channel's markup. Text that merely contains `<` (e.g. "latency < 5s") is left as text.
@@ -305,18 +378,7 @@ pub fn plain_text(raw: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank_lines = 0;
     for line in text.split('\n') {
-        // Control characters (NUL, escape sequences, bidi overrides are not control
-        // characters and stay) are dropped; tabs become spaces.
-        let line: Cow<str> = if line.contains(char::is_control) {
-            Cow::Owned(
-                line.chars()
-                    .map(|c| if c == '\t' { ' ' } else { c })
-                    .filter(|c| !c.is_control())
-                    .collect(),
-            )
-        } else {
-            Cow::Borrowed(line)
-        };
+        let line = terminal_safe(line);
         let line = line.trim_end();
         if line.trim().is_empty() {
             blank_lines += 1;

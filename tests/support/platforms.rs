@@ -447,6 +447,8 @@ fn discord(json: &Value, query: &str) -> Verdict {
     let count = |v: &Value, p: &str| str_at(v, p).trim().chars().count();
     let mut total = 0;
     let mut visible = vec![content.to_owned()];
+    // Masked links render in descriptions and field values.
+    let mut forged = Vec::new();
     for embed in &embeds {
         for (pointer, limit) in [
             ("/title", 256),
@@ -459,7 +461,13 @@ fn discord(json: &Value, query: &str) -> Verdict {
                 return invalid(format!("{pointer} over {limit}"));
             }
             total += n;
-            visible.push(str_at(embed, pointer).to_owned());
+            if pointer == "/description" {
+                let (text, links) = markdown(str_at(embed, pointer));
+                forged.extend(links);
+                visible.push(text);
+            } else {
+                visible.push(str_at(embed, pointer).to_owned());
+            }
         }
         let fields = embed
             .get("fields")
@@ -475,11 +483,9 @@ fn discord(json: &Value, query: &str) -> Verdict {
                 return invalid("field name or value size".into());
             }
             total += name + value;
-            visible.push(format!(
-                "{}: {}",
-                str_at(field, "/name"),
-                str_at(field, "/value")
-            ));
+            let (value, links) = markdown(str_at(field, "/value"));
+            forged.extend(links);
+            visible.push(format!("{}: {value}", str_at(field, "/name")));
         }
     }
     if total > 6000 {
@@ -495,7 +501,7 @@ fn discord(json: &Value, query: &str) -> Verdict {
             .collect(),
         _ => vec!["users".into()],
     };
-    let mut pings = Vec::new();
+    let mut pings = forged;
     if parse.iter().any(|p| p == "everyone")
         && (content.contains("@everyone") || content.contains("@here"))
     {
@@ -893,16 +899,97 @@ fn mattermost(json: &Value) -> Verdict {
             "text too long",
         );
     }
-    let mut visible = vec![text.to_owned()];
+    let mut raw = vec![text.to_owned()];
     collect_texts(
         &json.get("attachments").cloned().unwrap_or(Value::Null),
-        &mut visible,
+        &mut raw,
     );
-    let visible = visible.join("\n");
-    let pings = ["@channel", "@all", "@here"]
-        .into_iter()
-        .filter(|m| visible.contains(m))
-        .map(str::to_owned)
-        .collect();
-    Verdict::ok(200, "ok", pings, visible)
+    let mut pings = Vec::new();
+    let mut visible = Vec::new();
+    for part in &raw {
+        let (text, found) = mattermost_markup(part);
+        visible.push(text);
+        pings.extend(found);
+    }
+    Verdict::ok(200, "ok", pings, visible.join("\n"))
+}
+
+/// What Mattermost does with a string of an incoming webhook: its Slack compatibility turns
+/// `<!channel>`, `<!here>`, `<!all>` into mentions, `<@U…>` into a user mention and
+/// `<url|label>` into a link; then markdown renders `[label](url)` and `![alt](url)` as links
+/// and images, `@channel`, `@all`, `@here` notify, and `\` escapes punctuation. Returns the
+/// visible text and what it would do (mentions, and forged links as `link:url`).
+/// Markdown as Mattermost and Discord render it: an unescaped `[label](url)` is a link (`!`
+/// before it, an image), `\\` before punctuation shows the punctuation. Returns the visible
+/// text and the forged links as `link:url`: links anywhere but the status pages of these
+/// tests, which are all on 127.0.0.1 (our own "Read the full update" points there).
+fn markdown(text: &str) -> (String, Vec<String>) {
+    let chars: Vec<char> = text.chars().collect();
+    let escaped = |i: usize| chars[..i].iter().rev().take_while(|&&c| c == '\\').count() % 2 == 1;
+    let mut links = Vec::new();
+    for (i, c) in chars.iter().enumerate() {
+        if *c != '[' || escaped(i) {
+            continue;
+        }
+        if let Some(close) = (i + 1..chars.len()).find(|&j| chars[j] == ']' && !escaped(j))
+            && chars.get(close + 1) == Some(&'(')
+        {
+            let url: String = chars[close + 2..]
+                .iter()
+                .take_while(|&&c| c != ')')
+                .collect();
+            if !url.starts_with("http://127.0.0.1") {
+                links.push(format!("link:{url}"));
+            }
+        }
+    }
+    let mut visible = String::new();
+    let mut iter = chars.iter().peekable();
+    while let Some(&c) = iter.next() {
+        if c == '\\' && iter.peek().is_some_and(|c| c.is_ascii_punctuation()) {
+            visible.extend(iter.next());
+        } else {
+            visible.push(c);
+        }
+    }
+    (visible, links)
+}
+
+fn mattermost_markup(text: &str) -> (String, Vec<String>) {
+    let mut found = Vec::new();
+    let mut converted = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        converted.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else {
+            converted.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let inner = &after[..end];
+        match inner {
+            "!channel" | "!here" | "!all" => converted.push_str(&format!("@{}", &inner[1..])),
+            _ if inner.starts_with('@') || inner.starts_with("U0") => {
+                found.push(format!("user {inner}"));
+                converted.push_str(inner);
+            }
+            _ if inner.contains('|') => {
+                let (url, label) = inner.split_once('|').unwrap();
+                found.push(format!("link:{url}"));
+                converted.push_str(label);
+            }
+            _ => converted.push_str(&rest[start..=start + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    converted.push_str(rest);
+    let (visible, links) = markdown(&converted);
+    found.extend(links);
+    for mention in ["@channel", "@all", "@here"] {
+        if visible.contains(mention) {
+            found.push(mention.to_owned());
+        }
+    }
+    (visible, found)
 }

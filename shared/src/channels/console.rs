@@ -1,15 +1,19 @@
-//! `console`: one readable line per event on stdout.
+//! `console`: one readable line per event on stdout; vendor text is stripped of control
+//! characters and bidi overrides ([`render::terminal_safe`]), nothing else is interpreted.
 
 use std::io::Write;
 
 use super::SendError;
 use crate::event::Event;
+use crate::render;
 
 pub struct Console;
 
-/// The line printed for an event (pure, for tests).
+/// The line printed for an event (pure, for tests). Vendor text reaches a terminal here:
+/// escape sequences and other control characters are dropped, so a title cannot move the
+/// cursor, retitle the window or hide itself.
 pub fn build_line(event: &Event) -> String {
-    event.summary_line()
+    render::terminal_safe(&event.summary_line()).into_owned()
 }
 
 impl Console {

@@ -1,6 +1,17 @@
-//! Discord webhooks: one embed coloured by impact, `allowed_mentions: {"parse": []}` so incident
-//! text can never ping anyone, `?wait=true` so failures are reported, and every embed limit
-//! enforced before sending (title 256, description 4096, field value 1024, 6000 in all).
+//! Discord webhooks: one embed coloured by impact, `?wait=true` so failures are reported, and
+//! every embed limit enforced before sending (title 256, description 4096, field value 1024,
+//! 6000 in all).
+//!
+//! What Discord interprets in vendor text, and how it is neutralised:
+//! - Mentions (`@everyone`, `@here`, `<@id>`, `<@&role>`, `<#channel>`): the body says
+//!   `allowed_mentions: {"parse": []}`, so nothing in it can notify anyone; in the embed's
+//!   description and field values, where mentions and masked links render, `<` is
+//!   backslash-escaped and a word joiner follows every `@`, so they show as typed.
+//! - Masked links `[label](url)` (rendered in embed descriptions and field values): `[` and `]`
+//!   are backslash-escaped, which Discord shows literally. Formatting (`*`, `_`, `~`) is
+//!   inactive and left as the vendor wrote it; bare URLs still link to their real address.
+//! - The embed title renders neither links nor mentions; a word joiner still follows `@`. The
+//!   embed's `url` is the status page's, checked to be http(s) ([`crate::render`]).
 
 use std::time::Duration;
 
@@ -8,6 +19,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{FALLBACK_COOLDOWN, Reply, classify_status};
+use super::markup::{break_mentions, escape_markdown, markdown_link_target, neutralised_cut};
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -44,24 +56,39 @@ impl Discord {
     }
 }
 
+/// What opens a masked link, a mention or a timestamp; `\\` before it shows it literally.
+/// Formatting (`*`, `_`, `~`) is left alone: it is not active, and escaping it would break the
+/// bare URLs Discord links in vendor text.
+const ACTIVE: [char; 3] = ['[', ']', '<'];
+
+/// Vendor text as inert Discord markdown: shows as written, links and mentions do nothing.
+pub fn escape(text: &str) -> String {
+    escape_markdown(text, &ACTIVE)
+}
+
+/// Vendor text escaped and cut so that what Discord receives has at most `max` characters.
+fn safe(text: &str, max: usize) -> String {
+    neutralised_cut(text, max, escape, chars).0
+}
+
 pub fn build_body(message: &Message) -> Value {
     let (title, _) = cut(
-        &format!("{} {}", message.tone.emoji(), message.headline()),
+        &break_mentions(&format!("{} {}", message.tone.emoji(), message.headline())),
         TITLE_MAX,
         chars,
     );
     let mut fields = vec![(
         message.action.to_owned(),
-        cut(&message.status, FIELD_VALUE_MAX, chars).0,
+        safe(&message.status, FIELD_VALUE_MAX),
         true,
     )];
     if let Some(impact) = &message.impact {
-        fields.push(("Impact".into(), cut(impact, FIELD_VALUE_MAX, chars).0, true));
+        fields.push(("Impact".into(), safe(impact, FIELD_VALUE_MAX), true));
     }
     if !message.components.is_empty() {
         fields.push((
             "Components".into(),
-            cut(&message.components.join(", "), FIELD_VALUE_MAX, chars).0,
+            safe(&message.components.join(", "), FIELD_VALUE_MAX),
             false,
         ));
     }
@@ -75,12 +102,20 @@ pub fn build_body(message: &Message) -> Value {
             .map(|(n, v, _)| chars(n) + chars(v))
             .sum::<usize>()
         + chars(&footer);
-    let more = format!("\n[Read the full update]({})", message.url);
+    let more = format!(
+        "\n[Read the full update]({})",
+        markdown_link_target(&message.url)
+    );
     let budget = DESCRIPTION_MAX.min(EMBED_TOTAL_MAX.saturating_sub(used));
     let description = if message.body.is_empty() {
         String::new()
     } else {
-        let (body, was_cut) = cut(&message.body, budget.saturating_sub(chars(&more)), chars);
+        let (body, was_cut) = neutralised_cut(
+            &message.body,
+            budget.saturating_sub(chars(&more)),
+            escape,
+            chars,
+        );
         if was_cut { body + &more } else { body }
     };
     let mut embed = json!({

@@ -1,12 +1,22 @@
 //! Google Chat incoming webhooks: a cardsV2 message, one thread per incident
 //! (`thread.threadKey` in the body, `messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD`),
-//! under the 32,000-byte message limit. Card text fields take a small HTML subset, so
-//! untrusted text is HTML-escaped (which also stops `<users/all>` mentions).
+//! under the 32,000-byte message limit.
+//!
+//! What Google Chat interprets in vendor text, and how it is neutralised:
+//! - Card widgets' text (`decoratedText.text`, `textParagraph.text`) renders an HTML subset
+//!   (`<a href>`, `<b>`, `<font color>`, `<br>`…): `&`, `<` and `>` of vendor text are escaped,
+//!   so no tag opens; line breaks become our own `<br>`.
+//! - The message `text` field interprets `<users/all>` (notifies everyone), `<users/ID>` and
+//!   `<url|label>` links, plus markdown-like `*bold*`: we never send `text`, only a card, and
+//!   even there `<` is escaped. `@all` typed as text is not a mention.
+//! - The card header's title and subtitle are plain text. The button's link is the status
+//!   page's URL, checked to be http(s) ([`crate::render`]).
 
 use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{Reply, classify_status};
+use super::markup::break_mentions;
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -39,10 +49,14 @@ impl GoogleChat {
     }
 }
 
+/// Vendor text for a widget: HTML-escaped, mentions broken.
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    break_mentions(
+        &text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
+    )
 }
 
 fn escaped_bytes(text: &str) -> usize {
@@ -76,7 +90,7 @@ pub fn build_body(message: &Message) -> Value {
     }
     widgets.push(json!({"buttonList": {"buttons": [{"text": "View on the status page", "onClick": {"openLink": {"url": message.url}}}]}}));
     let (title, _) = cut(
-        &format!("{} {}", message.tone.emoji(), message.headline()),
+        &break_mentions(&format!("{} {}", message.tone.emoji(), message.headline())),
         300,
         |s| s.chars().count(),
     );
@@ -89,7 +103,7 @@ pub fn build_body(message: &Message) -> Value {
         "cardsV2": [{
             "cardId": "statusrelay",
             "card": {
-                "header": {"title": title, "subtitle": format!("{} · {}", message.provider, message.time_text())},
+                "header": {"title": title, "subtitle": format!("{} · {}", break_mentions(&message.provider), message.time_text())},
                 "sections": [{"widgets": widgets}],
             }
         }],

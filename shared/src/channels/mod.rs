@@ -8,7 +8,10 @@ pub mod discord;
 #[cfg(test)]
 mod golden;
 pub mod google_chat;
+#[cfg(test)]
+mod hostile;
 pub mod http;
+pub mod markup;
 pub mod mattermost;
 pub mod pagerduty;
 pub mod slack;

@@ -1,12 +1,21 @@
-//! Slack incoming webhooks: Block Kit with a `text` fallback. Text is escaped (`&`, `<`, `>`)
-//! so incident text can never ping `<!channel>` or forge a link, and cut to Slack's limits:
-//! header 150, section 3000, field 2000 characters, and about 5,000 characters in all, well
-//! under the undocumented ~12k `msg_blocks_too_long` ceiling.
+//! Slack incoming webhooks: Block Kit with a `text` fallback, cut to Slack's limits: header
+//! 150, section 3000, field 2000 characters, and about 5,000 characters in all, well under the
+//! undocumented ~12k `msg_blocks_too_long` ceiling.
+//!
+//! What Slack interprets in vendor text, and how it is neutralised:
+//! - mrkdwn control sequences `<!channel>`, `<!here>`, `<!everyone>`, `<@U…>`, `<#C…>`,
+//!   `<!subteam^…>`, `<!date^…>` and links `<https://host|label>`: `&`, `<` and `>` are
+//!   escaped (`&amp;`, `&lt;`, `&gt;`, Slack's own escaping), so no sequence can open.
+//! - Plain `@channel`/`@here` and `#channel` names, which Slack parses in mrkdwn text unless the
+//!   text object is `verbatim`: every mrkdwn object is sent with `verbatim: true`, and a word
+//!   joiner follows every `@` of vendor text as well.
+//! - Bare URLs are still linked by Slack, showing the real address; unfurling is off.
 
 use serde::Serialize;
 use url::Url;
 
 use super::http::{Reply, classify_status};
+use super::markup::break_mentions;
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -63,16 +72,18 @@ fn escaped_len(text: &str) -> usize {
         .sum()
 }
 
-/// Untrusted text, escaped and cut so that the escaped form fits `max`.
+/// Untrusted text, escaped, mentions broken, and cut so that the result fits `max`.
 fn safe(text: &str, max: usize) -> (String, bool) {
-    let (text, was_cut) = cut(text, max, escaped_len);
-    (escape(&text), was_cut)
+    let (text, was_cut) = cut(text, max, |part| {
+        escaped_len(part) + part.matches('@').count()
+    });
+    (break_mentions(&escape(&text)), was_cut)
 }
 
 /// `<url|label>`: the URL must not close the link or start a label.
 fn link(url: &str, label: &str) -> String {
     let url = escape(url).replace('|', "%7C");
-    format!("<{url}|{}>", escape(label))
+    format!("<{url}|{}>", break_mentions(&escape(label)))
 }
 
 /// A Block Kit message. Typed rather than built as a `serde_json::Value`: a tree of maps cost
@@ -105,17 +116,27 @@ enum Block {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Text {
-    PlainText { text: String, emoji: bool },
-    Mrkdwn { text: String },
+    PlainText {
+        text: String,
+        emoji: bool,
+    },
+    /// `verbatim`: Slack would otherwise link `@here` and channel names it finds in the text.
+    Mrkdwn {
+        text: String,
+        verbatim: bool,
+    },
 }
 
 fn mrkdwn(text: String) -> Text {
-    Text::Mrkdwn { text }
+    Text::Mrkdwn {
+        text,
+        verbatim: true,
+    }
 }
 
 pub fn build_body(message: &Message) -> Body {
     let (header, _) = cut(
-        &format!("{} {}", message.tone.emoji(), message.headline()),
+        &break_mentions(&format!("{} {}", message.tone.emoji(), message.headline())),
         HEADER_MAX,
         |s| s.chars().count(),
     );

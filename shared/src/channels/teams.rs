@@ -2,11 +2,20 @@
 //! received"): an Adaptive Card, version 1.4 (Workflows rejects later ones), inside the
 //! `message`/`attachments` wrapper, kept under 24 KB so it stays below the 28 KB the flow
 //! accepts after its own processing. Workflows answers 202 with an empty body.
+//!
+//! What Teams interprets in vendor text, and how it is neutralised: a `TextBlock` and a
+//! `FactSet` render a markdown subset, links `[label](url)` among it, so vendor text never goes
+//! into one. It is carried by `TextRun`s of `RichTextBlock`s, which Adaptive Cards render as
+//! plain text: no markdown, no link, and no HTML (cards render none anywhere). Mentions need
+//! `<at>` plus an entity in `msteams.entities`, which we never send, so `<at>` is shown as
+//! typed. Our own text (the action line) stays in a `TextBlock`; the links are card actions
+//! and `selectAction`s with the status page's URL, checked to be http(s) ([`crate::render`]).
 
 use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{Reply, classify_status};
+use super::markup::break_mentions;
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -40,26 +49,45 @@ fn colour(tone: Tone) -> &'static str {
     }
 }
 
-fn card(message: &Message, body: &str) -> Value {
-    let mut facts = vec![json!({"title": "Status", "value": message.status})];
-    if let Some(impact) = &message.impact {
-        facts.push(json!({"title": "Impact", "value": impact}));
-    }
-    if !message.components.is_empty() {
-        let (list, _) = cut(&message.components.join(", "), 1000, |s| s.chars().count());
-        facts.push(json!({"title": "Components", "value": list}));
-    }
-    if let Some(window) = &message.window {
-        facts.push(json!({"title": "Window", "value": window}));
-    }
-    facts.push(json!({"title": "Time", "value": message.time_text()}));
+/// Plain text: a `TextRun` renders no markdown. Mentions are broken all the same, should a
+/// client ever parse them.
+fn run(text: &str) -> Value {
+    json!({"type": "TextRun", "text": break_mentions(text)})
+}
+
+/// A labelled line; the value is cut so that no vendor string can crowd out the body.
+fn fact(label: &str, value: &str) -> Value {
+    let (value, _) = cut(value, 1000, |s| s.chars().count());
+    json!({"type": "RichTextBlock", "spacing": "None", "inlines": [
+        {"type": "TextRun", "text": format!("{label}: "), "weight": "Bolder"},
+        run(&value),
+    ]})
+}
+
+fn card(message: &Message, body: &str, more: Option<&str>) -> Value {
     let mut items = vec![
         json!({"type": "TextBlock", "text": format!("{} {}", message.tone.emoji(), message.action), "weight": "Bolder", "color": colour(message.tone), "wrap": true}),
-        json!({"type": "TextBlock", "text": message.headline(), "size": "Medium", "weight": "Bolder", "wrap": true}),
-        json!({"type": "FactSet", "facts": facts}),
+        json!({"type": "RichTextBlock", "inlines": [
+            {"type": "TextRun", "text": break_mentions(&message.headline()), "size": "Medium", "weight": "Bolder"},
+        ]}),
+        fact("Status", &message.status),
     ];
+    if let Some(impact) = &message.impact {
+        items.push(fact("Impact", impact));
+    }
+    if !message.components.is_empty() {
+        items.push(fact("Components", &message.components.join(", ")));
+    }
+    if let Some(window) = &message.window {
+        items.push(fact("Window", window));
+    }
+    items.push(fact("Time", &message.time_text()));
     if !body.is_empty() {
-        items.push(json!({"type": "TextBlock", "text": body, "wrap": true}));
+        let mut inlines = vec![run(body)];
+        if let Some(label) = more {
+            inlines.push(json!({"type": "TextRun", "text": label, "selectAction": {"type": "Action.OpenUrl", "url": message.url}}));
+        }
+        items.push(json!({"type": "RichTextBlock", "inlines": inlines}));
     }
     json!({
         "type": "message",
@@ -84,15 +112,14 @@ pub fn build_body(message: &Message) -> Value {
         title,
         ..message.clone()
     };
-    let frame = serde_json::to_vec(&card(message, "")).map_or(0, |v| v.len());
-    let more = format!("\n\n[Read the full update]({})", message.url);
-    // Braces and the TextBlock around the body: a generous allowance.
-    let budget = CARD_MAX_BYTES.saturating_sub(frame + json_len(&more) + 100);
-    let (mut body, was_cut) = cut(&message.body, budget, json_len);
-    if was_cut {
-        body.push_str(&more);
-    }
-    card(message, &body)
+    let frame = serde_json::to_vec(&card(message, "", None)).map_or(0, |v| v.len());
+    let more = " Read the full update";
+    // Braces, the RichTextBlock and the link's TextRun around the body: a generous allowance.
+    let budget = CARD_MAX_BYTES.saturating_sub(frame + json_len(&message.url) + 250);
+    let (body, was_cut) = cut(&message.body, budget, |part| {
+        json_len(part) + 3 * part.matches('@').count()
+    });
+    card(message, &body, was_cut.then_some(more))
 }
 
 pub fn classify(reply: &Reply) -> Result<(), SendError> {

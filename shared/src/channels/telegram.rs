@@ -1,6 +1,14 @@
-//! Telegram Bot API `sendMessage` in HTML parse mode: every `<`, `>`, `&` of incident text is
-//! escaped, the message is at most 4096 characters after entity parsing, counted in UTF-16
-//! code units as Telegram counts them. The bot token is part of the URL and never logged.
+//! Telegram Bot API `sendMessage` in HTML parse mode, at most 4096 characters after entity
+//! parsing, counted in UTF-16 code units as Telegram counts them. The bot token is part of the
+//! URL and never logged.
+//!
+//! What Telegram interprets in vendor text, and how it is neutralised:
+//! - HTML tags (`<a href>`, `<b>`, `<tg-spoiler>`, `<blockquote>`…) and entities: every `<`,
+//!   `>` and `&` is escaped, so vendor text is only text; our own `<b>` and `<a>` wrap it.
+//! - `@username` mentions (a mentioned member of a group is notified): a word joiner follows
+//!   every `@`. `#hashtags`, `/commands` and bare URLs are linked by clients but notify no one.
+//! - The link is the status page's URL, checked to be http(s) ([`crate::render`]), escaped as
+//!   an attribute; link previews are off.
 
 use std::time::Duration;
 
@@ -8,6 +16,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{Reply, classify_status};
+use super::markup::break_mentions;
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -53,15 +62,16 @@ fn attribute(text: &str) -> String {
 /// The message text in Telegram HTML. Limits apply to the visible text, so parts are
 /// measured before escaping and the body gets what is left.
 pub fn build_text(message: &Message) -> String {
-    let (headline, _) = cut(&message.headline(), 512, utf16_units);
+    let (headline, _) = cut(&break_mentions(&message.headline()), 512, utf16_units);
+    let (status, _) = cut(&break_mentions(&message.status_line()), 512, utf16_units);
     let mut visible = vec![
         (format!("{} {}", message.tone.emoji(), message.action), true),
         (headline, true),
-        (message.status_line(), false),
+        (status, false),
     ];
     if !message.components.is_empty() {
         let (list, _) = cut(
-            &format!("Components: {}", message.components.join(", ")),
+            &break_mentions(&format!("Components: {}", message.components.join(", "))),
             1000,
             utf16_units,
         );
@@ -78,7 +88,11 @@ pub fn build_text(message: &Message) -> String {
         .sum::<usize>()
         + utf16_units(&footer)
         + 4;
-    let (body, _) = cut(&message.body, TEXT_MAX.saturating_sub(used), utf16_units);
+    let (body, _) = cut(
+        &break_mentions(&message.body),
+        TEXT_MAX.saturating_sub(used),
+        utf16_units,
+    );
     let mut out: Vec<String> = visible
         .iter()
         .map(|(text, bold)| {

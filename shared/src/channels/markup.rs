@@ -1,0 +1,94 @@
+//! Pieces of the per-channel defences against vendor text that several channels share. Which
+//! markup each platform interprets, and how each channel neutralises it, is written in that
+//! channel's module docs; the README's "Security model" has the table.
+
+use crate::render::cut;
+
+/// U+2060 WORD JOINER: invisible, unbreakable, and not a word character, so `@​channel` no
+/// longer reads as a mention to any platform's parser while it still reads the same.
+pub const WORD_JOINER: char = '\u{2060}';
+
+/// `@channel`, `@here`, `@all`, `@everyone`, `@username`: a word joiner after every `@`, so no
+/// mention syntax of any platform survives, while the text reads the same.
+pub fn break_mentions(text: &str) -> String {
+    if !text.contains('@') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 12);
+    for c in text.chars() {
+        out.push(c);
+        if c == '@' {
+            out.push(WORD_JOINER);
+        }
+    }
+    out
+}
+
+/// Backslash-escapes the markdown punctuation in `special`, and breaks mentions. CommonMark
+/// (Mattermost) and Discord's parser both treat `\` before any ASCII punctuation as a literal,
+/// so the text shows as written.
+pub fn escape_markdown(text: &str, special: &[char]) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c == '\\' || special.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+        if c == '@' {
+            out.push(WORD_JOINER);
+        }
+    }
+    out
+}
+
+/// Cuts untrusted `text` so that its neutralised form (`neutralise`) costs at most `max`
+/// (measured by `cost`), then neutralises it: limits apply to what the platform receives.
+pub fn neutralised_cut(
+    text: &str,
+    max: usize,
+    neutralise: impl Fn(&str) -> String,
+    cost: impl Fn(&str) -> usize,
+) -> (String, bool) {
+    let (text, was_cut) = cut(text, max, |part| cost(&neutralise(part)));
+    (neutralise(&text), was_cut)
+}
+
+/// A URL as the target of a markdown link `[label](url)`: characters that would end the
+/// target or start a title are percent-encoded. Our own links only (the status page's URL,
+/// already checked to be http(s) by [`crate::render`]).
+pub fn markdown_link_target(url: &str) -> String {
+    url.replace('(', "%28")
+        .replace(')', "%29")
+        .replace(' ', "%20")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_broken_but_read_the_same() {
+        let out = break_mentions("ping @channel and @here");
+        assert_eq!(out, "ping @\u{2060}channel and @\u{2060}here");
+        assert_eq!(out.replace(WORD_JOINER, ""), "ping @channel and @here");
+        assert_eq!(break_mentions("no mention"), "no mention");
+    }
+
+    #[test]
+    fn markdown_is_escaped_with_backslashes() {
+        assert_eq!(
+            escape_markdown(r"[click](https://evil.example) \o/", &['[', ']', '(', ')']),
+            r"\[click\]\(https://evil.example\) \\o/"
+        );
+    }
+
+    #[test]
+    fn link_targets_cannot_close_the_link() {
+        assert_eq!(
+            markdown_link_target("https://x.test/a (b)"),
+            "https://x.test/a%20%28b%29"
+        );
+    }
+}
