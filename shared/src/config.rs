@@ -1,12 +1,12 @@
 //! The TOML configuration: parsing, validation and errors that name file:line:column.
 
 mod destination;
+mod settings;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -17,6 +17,8 @@ pub use destination::{
     TELEGRAM_API_URL,
 };
 use destination::{DestinationFields, RawDestination};
+use settings::RawSettings;
+pub use settings::{DEFAULT_CONCURRENCY, DEFAULT_DIGEST_AFTER, Settings};
 
 use crate::event::EventType;
 use crate::model::Impact;
@@ -55,16 +57,6 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     /// Things that are allowed but probably not meant, located like errors.
     pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Resolved against the config file's folder when relative.
-    pub state: PathBuf,
-    pub interval: Duration,
-    pub allow_private_targets: bool,
-    /// How many providers are polled at once.
-    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,16 +236,6 @@ struct RawConfig {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSettings {
-    state: Option<Spanned<String>>,
-    interval: Option<Spanned<String>>,
-    #[serde(default)]
-    allow_private_targets: bool,
-    concurrency: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawProvider {
     id: Spanned<String>,
     name: Option<String>,
@@ -308,11 +290,6 @@ impl RawRoute {
     }
 }
 
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-/// Providers polled at once: at 50 ms per request, 128 polls 5,000 Statuspage pages (three
-/// documents each) in ~3.5 s on two cores (BENCHMARKS.md); 32 took ~10 s.
-pub const DEFAULT_CONCURRENCY: usize = 128;
-
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -354,47 +331,8 @@ impl Config {
             }
         })?;
 
-        let settings = raw.settings;
-        let allow_private_targets = settings.as_ref().is_some_and(|s| s.allow_private_targets);
-        let state = match settings.as_ref().and_then(|s| s.state.as_ref()) {
-            Some(state) if state.get_ref().trim().is_empty() => {
-                return Err(at.error(state.span(), "settings.state: must not be empty"));
-            }
-            Some(state) => PathBuf::from(state.get_ref()),
-            None => PathBuf::from("statusrelay.db"),
-        };
-        let state = if state.is_relative() {
-            path.parent().unwrap_or(Path::new("")).join(state)
-        } else {
-            state
-        };
-        let interval = match settings.as_ref().and_then(|s| s.interval.as_ref()) {
-            Some(raw) => {
-                let interval = humantime::parse_duration(raw.get_ref()).map_err(|e| {
-                    at.error(
-                        raw.span(),
-                        format!(
-                            "settings.interval: {e} (write a duration such as \"60s\" or \"5m\")"
-                        ),
-                    )
-                })?;
-                if interval < Duration::from_secs(1) {
-                    return Err(at.error(raw.span(), "settings.interval: must be at least 1s"));
-                }
-                interval
-            }
-            None => DEFAULT_INTERVAL,
-        };
-        let concurrency = match settings.as_ref().and_then(|s| s.concurrency.as_ref()) {
-            Some(raw) if (1..=1024).contains(raw.get_ref()) => *raw.get_ref() as usize,
-            Some(raw) => {
-                return Err(at.error(
-                    raw.span(),
-                    "settings.concurrency: must be between 1 and 1024",
-                ));
-            }
-            None => DEFAULT_CONCURRENCY,
-        };
+        let settings = settings::build(raw.settings.as_ref(), path, &at)?;
+        let allow_private_targets = settings.allow_private_targets;
 
         let mut providers = Vec::with_capacity(raw.providers.len());
         let mut provider_ids = HashSet::new();
@@ -510,12 +448,6 @@ impl Config {
             });
         }
 
-        let settings = Settings {
-            state,
-            interval,
-            allow_private_targets,
-            concurrency,
-        };
         if scope == Scope::Providers {
             return Ok(Config {
                 path: path.to_owned(),
@@ -853,6 +785,7 @@ impl Locator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("conf/sr.toml"), text)

@@ -1,0 +1,147 @@
+//! `[settings]`: where state lives, how often and how widely to poll, and when chat
+//! destinations get one digest instead of a flood.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{ConfigError, Locator};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Resolved against the config file's folder when relative.
+    pub state: PathBuf,
+    pub interval: Duration,
+    pub allow_private_targets: bool,
+    /// How many providers are polled at once.
+    pub concurrency: usize,
+    /// A chat destination that would get more than this many events from one provider in one
+    /// poll gets one digest message instead (webhooks, SNS and PagerDuty still get each one).
+    pub digest_after: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSettings {
+    state: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_private_targets: bool,
+    concurrency: Option<Spanned<i64>>,
+    digest_after: Option<Spanned<i64>>,
+}
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// Providers polled at once: at 50 ms per request, 128 polls 5,000 Statuspage pages (three
+/// documents each) in ~3.5 s on two cores (BENCHMARKS.md); 32 took ~10 s.
+pub const DEFAULT_CONCURRENCY: usize = 128;
+/// Five events from one provider in one poll is an ordinary busy update (an incident opened
+/// with its components); forty is a page migration or a backfill, which nobody reads one by one.
+pub const DEFAULT_DIGEST_AFTER: usize = 5;
+
+pub(super) fn build(
+    settings: Option<&RawSettings>,
+    path: &Path,
+    at: &Locator,
+) -> Result<Settings, ConfigError> {
+    let allow_private_targets = settings.is_some_and(|s| s.allow_private_targets);
+    let state = match settings.and_then(|s| s.state.as_ref()) {
+        Some(state) if state.get_ref().trim().is_empty() => {
+            return Err(at.error(state.span(), "settings.state: must not be empty"));
+        }
+        Some(state) => PathBuf::from(state.get_ref()),
+        None => PathBuf::from("statusrelay.db"),
+    };
+    let state = if state.is_relative() {
+        path.parent().unwrap_or(Path::new("")).join(state)
+    } else {
+        state
+    };
+    let interval = match settings.and_then(|s| s.interval.as_ref()) {
+        Some(raw) => {
+            let interval = humantime::parse_duration(raw.get_ref()).map_err(|e| {
+                at.error(
+                    raw.span(),
+                    format!("settings.interval: {e} (write a duration such as \"60s\" or \"5m\")"),
+                )
+            })?;
+            if interval < Duration::from_secs(1) {
+                return Err(at.error(raw.span(), "settings.interval: must be at least 1s"));
+            }
+            interval
+        }
+        None => DEFAULT_INTERVAL,
+    };
+    let concurrency = bounded(
+        settings.and_then(|s| s.concurrency.as_ref()),
+        "settings.concurrency",
+        1..=1024,
+        at,
+    )?
+    .unwrap_or(DEFAULT_CONCURRENCY);
+    let digest_after = bounded(
+        settings.and_then(|s| s.digest_after.as_ref()),
+        "settings.digest_after",
+        1..=10_000,
+        at,
+    )?
+    .unwrap_or(DEFAULT_DIGEST_AFTER);
+    Ok(Settings {
+        state,
+        interval,
+        allow_private_targets,
+        concurrency,
+        digest_after,
+    })
+}
+
+/// A whole number setting within `range`, or an error at its place.
+fn bounded(
+    raw: Option<&Spanned<i64>>,
+    field: &str,
+    range: std::ops::RangeInclusive<i64>,
+    at: &Locator,
+) -> Result<Option<usize>, ConfigError> {
+    match raw {
+        Some(raw) if range.contains(raw.get_ref()) => Ok(Some(*raw.get_ref() as usize)),
+        Some(raw) => Err(at.error(
+            raw.span(),
+            format!(
+                "{field}: must be between {} and {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{Config, DEFAULT_DIGEST_AFTER};
+
+    #[test]
+    fn digest_after_defaults_and_is_bounded() {
+        let parse = |text: &str| Config::parse(Path::new("sr.toml"), text);
+        assert_eq!(
+            parse("").unwrap().settings.digest_after,
+            DEFAULT_DIGEST_AFTER
+        );
+        assert_eq!(
+            parse("[settings]\ndigest_after = 20\n")
+                .unwrap()
+                .settings
+                .digest_after,
+            20
+        );
+        let err = parse("[settings]\ndigest_after = 0\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "sr.toml:2:16: settings.digest_after: must be between 1 and 10000"
+        );
+    }
+}
