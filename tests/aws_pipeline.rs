@@ -695,3 +695,63 @@ async fn open_only_platform_resolves_by_absence_on_aws() {
         "Instagram automations delayed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_reaches_chat_as_one_digest_on_aws() {
+    let mut cloud = Cloud::start().await;
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let platforms = Platforms::start().await;
+    let work = Workspace::new();
+    let mut page = Page::realistic("Backfill Co", &server.url("backfill"));
+    let leaves = page.leaf_ids();
+    server.publish("backfill", &page);
+    let config = work.write_config(&format!(
+        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"backfill\"\nurl = \"{}\"\nplatform = \"statuspage\"\n\n[[destinations]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n\n[[destinations]]\nname = \"slack\"\ntype = \"slack\"\nurl = \"{}\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"hook\", \"slack\"]\n",
+        server.url("backfill"),
+        receiver.url(),
+        platforms.slack_url(),
+    ));
+    let functions = start_functions(&cloud, &config).await;
+    let poll = async |cloud: &mut Cloud| {
+        let report = functions
+            .poller_api
+            .invoke(&schedule_event())
+            .await
+            .unwrap();
+        assert_eq!(report["failed"], 0, "{report}");
+        cloud.stream_batch().await.0
+    };
+    let batch = poll(&mut cloud).await;
+    functions.notifier_api.invoke(&batch).await.unwrap();
+    platforms.clear();
+
+    for n in 0..12 {
+        page.open_incident(
+            &format!("Backfilled incident number {n}"),
+            "minor",
+            &leaves[..1],
+            "Imported from our previous status page.",
+            epoch() + Span::minutes(n),
+        );
+    }
+    server.publish("backfill", &page);
+    let batch = poll(&mut cloud).await;
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    assert_eq!(receiver.delivered_types(), vec!["incident.created"; 12]);
+    let slack = platforms.accepted(Kind::Slack);
+    assert_eq!(slack.len(), 1, "one digest, not 12 messages");
+    assert!(
+        slack[0].visible.contains("12 changes in one poll")
+            && slack[0].visible.contains("Backfilled incident number 11"),
+        "{}",
+        slack[0].visible
+    );
+
+    // Lambda redelivers the batch (a timeout after the sends): the delivery log holds.
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    assert_eq!(platforms.accepted(Kind::Slack).len(), 1);
+    assert_eq!(receiver.delivered().len(), 12);
+}

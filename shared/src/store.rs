@@ -52,6 +52,18 @@ pub struct PendingDelivery {
     /// The exact JSON bytes to send, fixed when the event was recorded.
     pub payload: String,
     pub attempts: i64,
+    /// The provider whose poll produced the event.
+    pub provider: String,
+    /// When the event was recorded: events of one provider recorded together came from one
+    /// poll (a provider is polled once per cycle and its poll committed in one transaction).
+    pub recorded_at: String,
+}
+
+impl PendingDelivery {
+    /// Whether `other` came from the same poll of the same provider.
+    pub fn same_poll(&self, other: &PendingDelivery) -> bool {
+        self.provider == other.provider && self.recorded_at == other.recorded_at
+    }
 }
 
 pub struct Store {
@@ -320,8 +332,9 @@ impl Store {
     pub fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT d.event_seq, e.id, d.route, e.payload, d.attempts FROM deliveries d
-             JOIN events e ON e.seq = d.event_seq WHERE d.status = 'pending' ORDER BY d.event_seq, d.route",
+            "SELECT d.event_seq, e.id, d.route, e.payload, d.attempts, e.provider, e.created_at
+             FROM deliveries d JOIN events e ON e.seq = d.event_seq
+             WHERE d.status = 'pending' ORDER BY d.event_seq, d.route",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(PendingDelivery {
@@ -330,6 +343,8 @@ impl Store {
                 destination: r.get(2)?,
                 payload: r.get(3)?,
                 attempts: r.get(4)?,
+                provider: r.get(5)?,
+                recorded_at: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

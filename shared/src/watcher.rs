@@ -61,7 +61,13 @@ impl Watcher {
             routes: config.routes.clone(),
             concurrency: config.settings.concurrency,
             fetcher: Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES),
-            dispatcher: Dispatcher::new(&config.destinations, allow_private, clients, policy),
+            dispatcher: Dispatcher::new(
+                &config.destinations,
+                allow_private,
+                clients,
+                policy,
+                config.settings.digest_after,
+            ),
             store: Arc::new(store),
         }
     }

@@ -18,7 +18,7 @@ use super::table::{Table, TableError};
 use crate::channels::sns::SnsTopic;
 use crate::channels::{Channel, Clients, fingerprint};
 use crate::config::{Config, RouteConfig};
-use crate::delivery::{Outcome, RetryPolicy, send_with_retry};
+use crate::delivery::{Outcome, Parcel, RetryPolicy, send_with_retry};
 use crate::event::Event;
 use crate::routing::destinations_for;
 use crate::stream::{
@@ -39,22 +39,24 @@ struct Destination {
 pub struct Notifier {
     destinations: Vec<Destination>,
     routes: Vec<RouteConfig>,
+    /// More events than this from one provider in one batch go to a chat destination as one
+    /// digest (a batch holds what one poll wrote, give or take the stream's batching window).
+    digest_after: usize,
     table: Table,
     policy: RetryPolicy,
     /// Destinations known to be failing (name → reason), read once per container.
     failing: Mutex<HashMap<String, Option<String>>>,
 }
 
-/// What one record's processing came to.
-enum RecordOutcome {
-    Done {
-        events: usize,
-        sent: usize,
-    },
-    Skipped,
-    /// Retry this record (and, per Lambda's rule, everything after it).
-    Retry(String),
+/// A digest planned for one chat destination and one provider of a batch.
+struct Digest {
+    events: Vec<Event>,
+    /// Sent (or dead-lettered) when the batch reached its first event.
+    done: bool,
 }
+
+/// Per (destination, provider).
+type Digests = HashMap<(String, String), Digest>;
 
 impl Notifier {
     pub fn new(
@@ -86,6 +88,7 @@ impl Notifier {
         Notifier {
             destinations,
             routes: config.routes.clone(),
+            digest_after: config.settings.digest_after,
             table,
             policy,
             failing: Mutex::new(HashMap::new()),
@@ -98,24 +101,42 @@ impl Notifier {
         let mut response = DynamoDbEventResponse::default();
         let (mut events, mut sent) = (0, 0);
         let count = batch.records.len();
+        // Every record is decoded before anything is sent: whether a destination gets a
+        // digest depends on how many events of one provider the whole batch holds.
+        let mut decoded = Vec::with_capacity(count);
+        let mut unreadable = None;
         for record in &mut batch.records {
-            match self.process(record, &budget).await {
-                RecordOutcome::Done { events: e, sent: s } => {
-                    events += e;
-                    sent += s;
-                }
-                RecordOutcome::Skipped => {}
-                RecordOutcome::Retry(reason) => {
-                    let sequence = record.change.sequence_number.clone();
-                    warn!(sequence = ?sequence, error = %reason, "record will be retried");
-                    // Lambda retries from the lowest reported sequence number: stop here so
-                    // later records keep their order.
-                    let mut failure = DynamoDbBatchItemFailure::default();
-                    failure.item_identifier = sequence;
-                    response.batch_item_failures.push(failure);
+            let sequence = record.change.sequence_number.clone();
+            match record_events(record) {
+                RecordEvents::Skipped => decoded.push((sequence, Vec::new())),
+                RecordEvents::Events(events) => decoded.push((sequence, events)),
+                RecordEvents::Unreadable(reason) => {
+                    unreadable = Some((sequence, reason));
                     break;
                 }
             }
+        }
+        let mut digests = self.plan_digests(decoded.iter().flat_map(|(_, events)| events));
+        let mut retry = None;
+        'records: for (sequence, record_events) in &decoded {
+            for event in record_events {
+                match self.deliver(event, &mut digests, &budget).await {
+                    Ok(n) => sent += n,
+                    Err(reason) => {
+                        retry = Some((sequence.clone(), reason));
+                        break 'records;
+                    }
+                }
+            }
+            events += record_events.len();
+        }
+        if let Some((sequence, reason)) = retry.or(unreadable) {
+            warn!(sequence = ?sequence, error = %reason, "record will be retried");
+            // Lambda retries from the lowest reported sequence number: stop here so later
+            // records keep their order.
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = sequence;
+            response.batch_item_failures.push(failure);
         }
         info!(
             records = count,
@@ -127,33 +148,43 @@ impl Notifier {
         response
     }
 
-    async fn process(
-        &self,
-        record: &mut EventRecord,
-        budget: &std::sync::atomic::AtomicU32,
-    ) -> RecordOutcome {
-        let events = match record_events(record) {
-            RecordEvents::Skipped => return RecordOutcome::Skipped,
-            RecordEvents::Unreadable(reason) => return RecordOutcome::Retry(reason),
-            RecordEvents::Events(events) => events,
-        };
-        let mut sent = 0;
-        for event in &events {
-            match self.deliver(event, budget).await {
-                Ok(n) => sent += n,
-                Err(reason) => return RecordOutcome::Retry(reason),
+    /// The digests this batch calls for: per chat destination and provider, the events routed
+    /// there when they are more than `digest_after`.
+    fn plan_digests<'e>(&self, events: impl Iterator<Item = &'e Event>) -> Digests {
+        let mut routed: HashMap<(String, String), Vec<Event>> = HashMap::new();
+        for event in events {
+            let wanted = destinations_for(&self.routes, event);
+            for destination in &self.destinations {
+                if destination.channel.digests()
+                    && (destination.takes_everything || wanted.contains(&destination.name.as_str()))
+                {
+                    routed
+                        .entry((destination.name.clone(), event.data.provider.id.clone()))
+                        .or_default()
+                        .push(event.clone());
+                }
             }
         }
-        RecordOutcome::Done {
-            events: events.len(),
-            sent,
-        }
+        routed
+            .into_iter()
+            .filter(|(_, events)| events.len() > self.digest_after)
+            .map(|(key, events)| {
+                (
+                    key,
+                    Digest {
+                        events,
+                        done: false,
+                    },
+                )
+            })
+            .collect()
     }
 
     /// The chain for one event over every destination. Err means "retry the record".
     async fn deliver(
         &self,
         event: &Event,
+        digests: &mut Digests,
         budget: &std::sync::atomic::AtomicU32,
     ) -> Result<usize, String> {
         let payload = serde_json::to_string(event).expect("event serializes");
@@ -182,6 +213,21 @@ impl Notifier {
                     .map_err(|e| e.to_string())?;
                 continue;
             }
+            let key = (destination.name.clone(), event.data.provider.id.clone());
+            if let Some(digest) = digests.get_mut(&key) {
+                if !digest.done {
+                    match self.deliver_digest(destination, digest, budget).await? {
+                        Some(n) => sent += n,
+                        None => {
+                            retry.get_or_insert(format!(
+                                "destination {}: digest not delivered yet",
+                                destination.name
+                            ));
+                        }
+                    }
+                }
+                continue;
+            }
             // 2. dedupe
             let logged = self
                 .table
@@ -195,8 +241,10 @@ impl Notifier {
             let (outcome, attempts) = send_with_retry(
                 &destination.channel,
                 &destination.name,
-                &event.id,
-                &payload,
+                Parcel::Event {
+                    id: &event.id,
+                    payload: &payload,
+                },
                 self.policy,
                 budget,
             )
@@ -216,21 +264,7 @@ impl Notifier {
                         .log_delivery(&destination.name, &event.id, "dead", &err.to_string())
                         .await
                         .map_err(|e| e.to_string())?;
-                    if err.disables_destination() {
-                        error!(destination = %destination.name, error = %err, "destination is gone; marked failing: later deliveries are dead-lettered unsent until its configuration changes");
-                        self.table
-                            .mark_destination_failing(
-                                &destination.name,
-                                &destination.fingerprint,
-                                &err.to_string(),
-                            )
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        self.failing
-                            .lock()
-                            .await
-                            .insert(destination.name.clone(), Some(err.to_string()));
-                    }
+                    self.mark_failing_if_gone(destination, &err).await?;
                 }
                 Outcome::Deferred(err) => {
                     // Other destinations still get this event now; the record is retried for
@@ -247,6 +281,92 @@ impl Notifier {
 }
 
 impl Notifier {
+    /// Stages 2–4 for a digest: the events not yet logged for this destination go out as one
+    /// message, and each is logged with its outcome. `None`: still failing, retry the record.
+    async fn deliver_digest(
+        &self,
+        destination: &Destination,
+        digest: &mut Digest,
+        budget: &std::sync::atomic::AtomicU32,
+    ) -> Result<Option<usize>, String> {
+        let mut pending = Vec::new();
+        for event in &digest.events {
+            let logged = self
+                .table
+                .delivery_logged(&destination.name, &event.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !logged {
+                pending.push(event);
+            }
+        }
+        if pending.is_empty() {
+            digest.done = true;
+            return Ok(Some(0));
+        }
+        let payloads: Vec<String> = pending
+            .iter()
+            .map(|event| serde_json::to_string(event).expect("event serializes"))
+            .collect();
+        let payloads: Vec<&str> = payloads.iter().map(String::as_str).collect();
+        info!(destination = %destination.name, events = pending.len(), "one provider brought more events than settings.digest_after; sending one digest");
+        let (outcome, attempts) = send_with_retry(
+            &destination.channel,
+            &destination.name,
+            Parcel::Digest {
+                payloads: &payloads,
+            },
+            self.policy,
+            budget,
+        )
+        .await;
+        let (state, reason) = match &outcome {
+            Outcome::Sent => ("sent", String::new()),
+            Outcome::Dead(err) => {
+                error!(destination = %destination.name, events = pending.len(), attempts, error = %err, "digest failed permanently; dead-lettered in the delivery log");
+                ("dead", err.to_string())
+            }
+            Outcome::Deferred(_) => return Ok(None),
+        };
+        for event in &pending {
+            self.table
+                .log_delivery(&destination.name, &event.id, state, &reason)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if let Outcome::Dead(err) = &outcome {
+            self.mark_failing_if_gone(destination, err).await?;
+        }
+        digest.done = true;
+        Ok(Some(if state == "sent" { pending.len() } else { 0 }))
+    }
+
+    /// A destination that answered "gone" is marked failing: later deliveries are
+    /// dead-lettered unsent until its configuration changes.
+    async fn mark_failing_if_gone(
+        &self,
+        destination: &Destination,
+        err: &crate::channels::SendError,
+    ) -> Result<(), String> {
+        if !err.disables_destination() {
+            return Ok(());
+        }
+        error!(destination = %destination.name, error = %err, "destination is gone; marked failing: later deliveries are dead-lettered unsent until its configuration changes");
+        self.table
+            .mark_destination_failing(
+                &destination.name,
+                &destination.fingerprint,
+                &err.to_string(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        self.failing
+            .lock()
+            .await
+            .insert(destination.name.clone(), Some(err.to_string()));
+        Ok(())
+    }
+
     /// Why a destination is failing, if it is marked so under its current configuration.
     async fn failing_reason(
         &self,

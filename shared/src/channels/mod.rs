@@ -6,7 +6,7 @@
 pub mod console;
 pub mod discord;
 #[cfg(test)]
-mod golden;
+pub(crate) mod golden;
 pub mod google_chat;
 #[cfg(test)]
 mod hostile;
@@ -32,6 +32,7 @@ use tracing::debug;
 use url::Url;
 
 use crate::config::{ChannelConfig, DestinationConfig, RateLimit};
+use crate::delivery::Parcel;
 use crate::event::Event;
 use crate::net::HttpLimits;
 use crate::render::Message;
@@ -139,6 +140,11 @@ pub trait Platform: Send + Sync {
     }
     /// The platform's documented sending rate, when it has one.
     fn default_rate(&self) -> Option<RateLimit>;
+    /// Whether many events from one poll may go as one digest message (people read this
+    /// platform). Paging platforms need each event: PagerDuty keys alerts by incident.
+    fn digests(&self) -> bool {
+        true
+    }
 }
 
 /// A platform behind HTTP, with its rate limiter and cool-down.
@@ -169,8 +175,19 @@ impl HttpChannel {
     }
 
     pub async fn send(&self, event: &Event) -> Result<(), SendError> {
-        let message = Message::from_event(event);
-        let Some(request) = self.platform.request(event, &message) else {
+        self.send_message(event, &Message::from_event(event)).await
+    }
+
+    /// One message for many events of one provider (a flood): see [`Message::digest`].
+    pub async fn send_digest(&self, events: &[Event]) -> Result<(), SendError> {
+        let (Some(first), Some(message)) = (events.first(), Message::digest(events)) else {
+            return Ok(());
+        };
+        self.send_message(first, &message).await
+    }
+
+    async fn send_message(&self, event: &Event, message: &Message) -> Result<(), SendError> {
+        let Some(request) = self.platform.request(event, message) else {
             debug!(event_id = %event.id, kind = %event.kind, "nothing to send for this event on this platform");
             return Ok(());
         };
@@ -284,6 +301,34 @@ impl Channel {
             ChannelConfig::Sns { topic_arn, region } => {
                 sns_channel(topic_arn, region.as_deref(), clients)
             }
+        }
+    }
+
+    /// Whether this destination takes digests ([`Platform::digests`]): chat platforms do;
+    /// webhooks, SNS, PagerDuty and the console get every event.
+    pub fn digests(&self) -> bool {
+        match self {
+            Channel::Http(channel) => channel.platform.digests(),
+            _ => false,
+        }
+    }
+
+    /// Sends one parcel: an event, or a digest where [`Channel::digests`].
+    pub async fn send_parcel(&self, parcel: Parcel<'_>) -> Result<(), SendError> {
+        match (parcel, self) {
+            (Parcel::Event { id, payload }, _) => self.send(id, payload).await,
+            (Parcel::Digest { payloads }, Channel::Http(channel)) if self.digests() => {
+                let events = payloads
+                    .iter()
+                    .map(|payload| parse_recorded(payload))
+                    .collect::<Result<Vec<_>, _>>()?;
+                channel.send_digest(&events).await
+            }
+            (Parcel::Digest { .. }, _) => Err(SendError::rejected(
+                "this destination takes every event on its own, not a digest",
+                None,
+                None,
+            )),
         }
     }
 

@@ -237,6 +237,12 @@ impl Platform for PagerDuty {
         ))
     }
 
+    /// Alerts are keyed by incident: a digest would trigger one alert for many incidents and
+    /// resolve none of them.
+    fn digests(&self) -> bool {
+        false
+    }
+
     fn classify(&self, reply: &Reply) -> Result<(), SendError> {
         classify(reply)
     }

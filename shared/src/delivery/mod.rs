@@ -84,17 +84,35 @@ impl RetryPolicy {
     }
 }
 
-/// Stage 3 of the chain, shared by every store: sends one recorded event, retrying transient
-/// failures with exponential backoff and full jitter, honouring Retry-After, within `budget`.
-/// Returns the outcome and the number of attempts made.
+/// What one send carries: one recorded event, or a digest of several recorded events from one
+/// provider's poll (chat destinations, see [`crate::channels::Channel::digests`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Parcel<'a> {
+    Event { id: &'a str, payload: &'a str },
+    Digest { payloads: &'a [&'a str] },
+}
+
+impl Parcel<'_> {
+    /// For logs: the event id, or how many events the digest holds.
+    fn label(&self) -> String {
+        match self {
+            Parcel::Event { id, .. } => (*id).to_owned(),
+            Parcel::Digest { payloads } => format!("digest of {} events", payloads.len()),
+        }
+    }
+}
+
+/// Stage 3 of the chain, shared by every store: sends one parcel, retrying transient failures
+/// with exponential backoff and full jitter, honouring Retry-After, within `budget`. Returns
+/// the outcome and the number of attempts made.
 pub async fn send_with_retry(
     channel: &Channel,
     destination: &str,
-    event_id: &str,
-    payload: &str,
+    parcel: Parcel<'_>,
     policy: RetryPolicy,
     budget: &AtomicU32,
 ) -> (Outcome, i64) {
+    let label = parcel.label();
     let mut attempts = 0i64;
     let backoff = ExponentialBuilder::default()
         .with_min_delay(policy.first_delay)
@@ -106,7 +124,7 @@ pub async fn send_with_retry(
         .map(|delay: Duration| delay.mul_f64(fastrand::f64()));
     let send = || {
         attempts += 1;
-        channel.send(event_id, payload)
+        channel.send_parcel(parcel)
     };
     let result = send
         .retry(backoff)
@@ -127,7 +145,7 @@ pub async fn send_with_retry(
             (_, delay) => delay,
         })
         .notify(|err: &SendError, delay| {
-            warn!(event_id, destination, error = %err, ?delay, "delivery failed; retrying");
+            warn!(event_id = %label, destination, error = %err, ?delay, "delivery failed; retrying");
         })
         .await;
     let outcome = match result {

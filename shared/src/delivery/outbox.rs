@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU32;
 
 use tracing::{error, info, warn};
 
-use super::{DeliveryReport, Outcome, RetryPolicy, send_with_retry};
+use super::{DeliveryReport, Outcome, Parcel, RetryPolicy, send_with_retry};
 use crate::channels::{Channel, Clients, SendError, fingerprint};
 use crate::config::DestinationConfig;
 use crate::store::{PendingDelivery, Store, StoreError};
@@ -20,6 +20,8 @@ struct Destination {
 pub struct Dispatcher {
     destinations: HashMap<String, Destination>,
     policy: RetryPolicy,
+    /// More deliveries than this from one poll go to a chat destination as one digest.
+    digest_after: usize,
 }
 
 impl Dispatcher {
@@ -28,6 +30,7 @@ impl Dispatcher {
         allow_private: bool,
         clients: &Clients,
         policy: RetryPolicy,
+        digest_after: usize,
     ) -> Dispatcher {
         let destinations = destinations
             .iter()
@@ -44,6 +47,7 @@ impl Dispatcher {
         Dispatcher {
             destinations,
             policy,
+            digest_after,
         }
     }
 
@@ -115,36 +119,53 @@ impl Dispatcher {
                 "destination is marked failing; dead-lettering its deliveries without sending (change its configuration to retry it)"
             );
         }
-        let total = deliveries.len();
-        for (index, delivery) in deliveries.into_iter().enumerate() {
+        let parcels = parcels(deliveries, self.digest_after, destination.channel.digests());
+        let mut left: usize = parcels.iter().map(Vec::len).sum();
+        for parcel in parcels {
             if let Some(reason) = &failing {
-                store.mark_dead(
-                    &delivery,
-                    delivery.attempts,
-                    &format!("not sent: destination failing: {reason}"),
-                    None,
-                    None,
-                )?;
-                report.dead += 1;
+                for delivery in &parcel {
+                    store.mark_dead(
+                        delivery,
+                        delivery.attempts,
+                        &format!("not sent: destination failing: {reason}"),
+                        None,
+                        None,
+                    )?;
+                }
+                report.dead += parcel.len();
+                left -= parcel.len();
                 continue;
             }
             // Stage 2, dedupe, is the outbox itself: only deliveries without a 2xx are here.
             // Stage 3, send with retry classification.
-            let (outcome, attempts) = send_with_retry(
-                &destination.channel,
-                name,
-                &delivery.event_id,
-                &delivery.payload,
-                self.policy,
-                budget,
-            )
-            .await;
-            let attempts = delivery.attempts + attempts;
-            // Stage 4, record.
+            let payloads: Vec<&str> = parcel.iter().map(|d| d.payload.as_str()).collect();
+            let first = &parcel[0];
+            let sending = match parcel.len() {
+                1 => Parcel::Event {
+                    id: &first.event_id,
+                    payload: &first.payload,
+                },
+                n => {
+                    info!(
+                        destination = name,
+                        provider = %first.provider,
+                        events = n,
+                        "one poll brought more events than settings.digest_after; sending one digest"
+                    );
+                    Parcel::Digest {
+                        payloads: &payloads,
+                    }
+                }
+            };
+            let (outcome, attempts) =
+                send_with_retry(&destination.channel, name, sending, self.policy, budget).await;
+            // Stage 4, record: every delivery of the parcel shares its outcome.
             match outcome {
                 Outcome::Sent => {
-                    store.mark_sent(&delivery, attempts)?;
-                    report.sent += 1;
+                    for delivery in &parcel {
+                        store.mark_sent(delivery, delivery.attempts + attempts)?;
+                    }
+                    report.sent += parcel.len();
                 }
                 Outcome::Dead(err) => {
                     let (status, response) = match &err {
@@ -153,12 +174,20 @@ impl Dispatcher {
                         } => (*status, response.as_deref()),
                         SendError::Transient { .. } => (None, None),
                     };
-                    store.mark_dead(&delivery, attempts, &err.to_string(), status, response)?;
-                    report.dead += 1;
+                    for delivery in &parcel {
+                        store.mark_dead(
+                            delivery,
+                            delivery.attempts + attempts,
+                            &err.to_string(),
+                            status,
+                            response,
+                        )?;
+                    }
+                    report.dead += parcel.len();
                     if err.disables_destination() {
                         error!(
                             destination = name,
-                            event_id = %delivery.event_id,
+                            event_id = %first.event_id,
                             error = %err,
                             "destination is gone; marked failing: later deliveries are dead-lettered unsent until its configuration changes"
                         );
@@ -171,7 +200,7 @@ impl Dispatcher {
                     } else {
                         error!(
                             destination = name,
-                            event_id = %delivery.event_id,
+                            event_id = %first.event_id,
                             error = %err,
                             response = response.unwrap_or(""),
                             "delivery rejected; dead-lettered in the state store"
@@ -179,11 +208,16 @@ impl Dispatcher {
                     }
                 }
                 Outcome::Deferred(err) => {
-                    store.mark_retry(&delivery, attempts, &err.to_string())?;
-                    let left = total - index;
+                    for delivery in &parcel {
+                        store.mark_retry(
+                            delivery,
+                            delivery.attempts + attempts,
+                            &err.to_string(),
+                        )?;
+                    }
                     warn!(
                         destination = name,
-                        event_id = %delivery.event_id,
+                        event_id = %first.event_id,
                         error = %err,
                         pending = left,
                         "delivery still failing; destination paused until the next run"
@@ -192,10 +226,38 @@ impl Dispatcher {
                     break;
                 }
             }
+            left -= parcel.len();
         }
         if report.sent > 0 {
             info!(destination = name, sent = report.sent, "delivered");
         }
         Ok(report)
     }
+}
+
+/// A destination's deliveries (in event order) cut into what goes out as one message: each
+/// delivery on its own, except that a run of more than `digest_after` deliveries from one poll
+/// of one provider becomes one digest where the destination takes digests.
+fn parcels(
+    deliveries: Vec<PendingDelivery>,
+    digest_after: usize,
+    digests: bool,
+) -> Vec<Vec<PendingDelivery>> {
+    let mut polls: Vec<Vec<PendingDelivery>> = Vec::new();
+    for delivery in deliveries {
+        match polls.last_mut() {
+            Some(poll) if poll[0].same_poll(&delivery) => poll.push(delivery),
+            _ => polls.push(vec![delivery]),
+        }
+    }
+    polls
+        .into_iter()
+        .flat_map(|poll| {
+            if digests && poll.len() > digest_after {
+                vec![poll]
+            } else {
+                poll.into_iter().map(|delivery| vec![delivery]).collect()
+            }
+        })
+        .collect()
 }

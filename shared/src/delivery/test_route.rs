@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Outcome, RetryPolicy, send_with_retry};
+use super::{Outcome, Parcel, RetryPolicy, send_with_retry};
 use crate::channels::{Channel, Clients};
 use crate::config::{ChannelConfig, Config};
 use crate::event::{Event, EventData, EventType, IncidentRef, ProviderRef, UpdateRef};
@@ -99,8 +99,17 @@ pub async fn send_test(
         for kind in kinds {
             let event = test_event(route, kind, now);
             let payload = serde_json::to_string(&event).expect("event serializes");
-            let (outcome, _) =
-                send_with_retry(&channel, name, &event.id, &payload, policy, &budget).await;
+            let (outcome, _) = send_with_retry(
+                &channel,
+                name,
+                Parcel::Event {
+                    id: &event.id,
+                    payload: &payload,
+                },
+                policy,
+                &budget,
+            )
+            .await;
             match outcome {
                 Outcome::Sent => {}
                 Outcome::Dead(err) | Outcome::Deferred(err) => {
