@@ -142,7 +142,10 @@ impl Cloud {
                     .and_then(|v| v.as_s().ok())
                     .unwrap();
                 let name = r.event_name().unwrap().as_str();
-                ["I#", "M#", "C#"].iter().any(|p| sk.starts_with(p))
+                // The template's FilterCriteria.
+                ["I#", "M#", "C#", "MOVED#"]
+                    .iter()
+                    .any(|p| sk.starts_with(p))
                     && (name == "INSERT" || name == "MODIFY")
             })
             .collect();
@@ -754,4 +757,67 @@ async fn a_backfill_reaches_chat_as_one_digest_on_aws() {
     assert!(failures(&response).is_empty(), "{response}");
     assert_eq!(platforms.accepted(Kind::Slack).len(), 1);
     assert_eq!(receiver.delivered().len(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_moves_is_reported_once_on_aws() {
+    let mut cloud = Cloud::start().await;
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    let mut page = Page::realistic("Moving Co", &server.url("moving"));
+    let leaves = page.leaf_ids();
+    let open = page.open_incident(
+        "Webhooks delayed",
+        "minor",
+        &leaves[..1],
+        "Investigating.",
+        epoch(),
+    );
+    server.publish("moving", &page);
+    let config = work.write_config(&format!(
+        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"moving\"\nurl = \"{}\"\nplatform = \"statuspage\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        server.url("moving"),
+        receiver.url(),
+    ));
+    let functions = start_functions(&cloud, &config).await;
+    let poll = async |cloud: &mut Cloud| {
+        let report = functions
+            .poller_api
+            .invoke(&schedule_event())
+            .await
+            .unwrap();
+        assert_eq!(report["failed"], 0, "{report}");
+        let (batch, _) = cloud.stream_batch().await;
+        let response = functions.notifier_api.invoke(&batch).await.unwrap();
+        assert!(failures(&response).is_empty(), "{response}");
+    };
+    poll(&mut cloud).await;
+    assert_eq!(receiver.delivered_types(), ["incident.created"]);
+    receiver.clear();
+
+    page.migrate("mv");
+    server.publish("moving", &page);
+    poll(&mut cloud).await;
+    assert_eq!(
+        receiver.delivered_types(),
+        ["provider.moved"],
+        "one event, not a creation per record"
+    );
+    let event = receiver.delivered()[0].json();
+    assert_eq!(
+        event["data"]["moved"]["open_now"],
+        json!(["Webhooks delayed"])
+    );
+
+    receiver.clear();
+    page.post_update(
+        &format!("mv{open}"),
+        "resolved",
+        "Fixed.",
+        epoch() + Span::minutes(30),
+    );
+    server.publish("moving", &page);
+    poll(&mut cloud).await;
+    assert_eq!(receiver.delivered_types(), ["incident.resolved"]);
 }

@@ -129,3 +129,66 @@ destinations = ["slack", "mattermost", "pagerduty", "hook"]
     }
     assert_eq!(hook.delivered().len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_moves_is_reported_once_as_provider_moved() {
+    let server = StatusServer::start().await;
+    let platforms = Platforms::start().await;
+    let hook = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    let mut page = Page::realistic("Moving Co", &server.url("moving"));
+    let leaves = page.leaf_ids();
+    let open = page.open_incident(
+        "Webhooks delayed",
+        "minor",
+        &leaves[..1],
+        "Investigating.",
+        epoch(),
+    );
+    server.publish("moving", &page);
+    let config = work.write_config(&format!(
+        "[settings]\nstate = \"state.db\"\nallow_private_targets = true\n\n[[providers]]\nid = \"moving\"\nurl = \"{}\"\n\n[[destinations]]\nname = \"slack\"\ntype = \"slack\"\nurl = \"{}\"\n\n[[destinations]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n\n[[routes]]\nname = \"all\"\ndestinations = [\"slack\", \"hook\"]\n",
+        server.url("moving"),
+        platforms.slack_url(),
+        hook.url(),
+    ));
+    assert!(run_once(&config).await.status.success());
+    assert_eq!(hook.delivered_types(), ["incident.created"]);
+    platforms.clear();
+    hook.clear();
+
+    page.migrate("mv");
+    server.publish("moving", &page);
+    let moved = run_once(&config).await;
+    assert!(moved.status.success(), "{}", stderr(&moved));
+    assert_eq!(
+        hook.delivered_types(),
+        ["provider.moved"],
+        "one event, not a resolution and a creation per record"
+    );
+    let event = hook.delivered()[0].json();
+    assert_eq!(
+        event["data"]["moved"]["open_now"],
+        serde_json::json!(["Webhooks delayed"])
+    );
+    let slack = platforms.accepted(Kind::Slack);
+    assert_eq!(slack.len(), 1);
+    assert!(
+        slack[0].visible.contains("Status page moved")
+            && slack[0].visible.contains("Open now: Webhooks delayed"),
+        "{}",
+        slack[0].visible
+    );
+
+    // The new page is followed from there: its next update is an ordinary one.
+    hook.clear();
+    page.post_update(
+        &format!("mv{open}"),
+        "resolved",
+        "Fixed.",
+        epoch() + chrono::Duration::minutes(30),
+    );
+    server.publish("moving", &page);
+    assert!(run_once(&config).await.status.success());
+    assert_eq!(hook.delivered_types(), ["incident.resolved"]);
+}

@@ -16,7 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    ComponentChange, Event, EventData, EventType, IncidentRef, ProviderRef, UpdateRef, event_id,
+    ComponentChange, Event, EventData, EventType, IncidentRef, ProviderMove, ProviderRef,
+    UpdateRef, event_id,
 };
 use crate::model::{ComponentStatus, EntityKind, Incident, IncidentStatus, Provider, Snapshot};
 
@@ -145,6 +146,17 @@ fn diff(
         url: provider.url.clone(),
     };
     let is_baseline = previous.baseline_at.is_none();
+    if !is_baseline && let Some(moved) = page_moved(previous, snapshot) {
+        return after_move(
+            provider,
+            &provider_ref,
+            previous,
+            snapshot,
+            now,
+            moved,
+            with_events,
+        );
+    }
     let baseline_at = previous.baseline_at.unwrap_or(now);
     let history_before = baseline_at - Duration::hours(HISTORY_MARGIN_HOURS);
     let mut state = ProviderState {
@@ -252,6 +264,7 @@ fn diff(
                         old_status: old.cloned(),
                         new_status: component.status.clone(),
                     }),
+                    moved: None,
                 },
             });
         }
@@ -261,6 +274,117 @@ fn diff(
     }
 
     Changes { events, state }
+}
+
+/// Fewer records than this on either side is no evidence of a move: a small page may well
+/// close its only incidents and open new ones in one poll.
+const MOVE_MIN_RECORDS: usize = 3;
+
+/// The records (components, incidents, maintenances) of a page as one set of keys.
+fn snapshot_keys(snapshot: &Snapshot) -> BTreeSet<String> {
+    let components = snapshot
+        .components
+        .iter()
+        .filter(|c| !c.is_group)
+        .map(|c| format!("component:{}", c.id));
+    let incidents = snapshot
+        .incidents
+        .iter()
+        .map(|i| format!("incident:{}", i.id));
+    let maintenances = snapshot
+        .maintenances
+        .iter()
+        .map(|m| format!("maintenance:{}", m.id));
+    components.chain(incidents).chain(maintenances).collect()
+}
+
+/// Whether every record the last poll saw is gone and every record of this poll is new: the
+/// page moved (to another platform, or was rebuilt), its records changed identity, and
+/// announcing each would be N resolutions that never happened plus N incidents that are not
+/// new. Returns (records before, records now).
+fn page_moved(previous: &ProviderState, snapshot: &Snapshot) -> Option<(usize, usize)> {
+    // Entities the last poll saw; older ones are kept for a while after they leave the list.
+    let last_poll = previous.entities.values().map(|t| t.last_seen).max();
+    let before: BTreeSet<String> = previous
+        .components
+        .keys()
+        .map(|id| format!("component:{id}"))
+        .chain(
+            previous
+                .entities
+                .iter()
+                .filter(|(_, track)| Some(track.last_seen) == last_poll)
+                .map(|(key, _)| key.clone()),
+        )
+        .collect();
+    is_move(&before, &snapshot_keys(snapshot))
+}
+
+/// The rule of a move, over the keys of what the last poll saw and what this one sees (the
+/// Lambda poller applies it to its item keys): enough records on both sides, none shared.
+/// Returns (records before, records now).
+pub fn is_move(before: &BTreeSet<String>, now: &BTreeSet<String>) -> Option<(usize, usize)> {
+    (before.len() >= MOVE_MIN_RECORDS && now.len() >= MOVE_MIN_RECORDS && before.is_disjoint(now))
+        .then_some((before.len(), now.len()))
+}
+
+/// The incidents and maintenances open on a page: what a `provider.moved` event names.
+pub fn open_records(snapshot: &Snapshot) -> Vec<String> {
+    snapshot
+        .incidents
+        .iter()
+        .chain(&snapshot.maintenances)
+        .filter(|record| !record.status.is_finished())
+        .map(|record| record.name.clone())
+        .collect()
+}
+
+/// A moved page starts over as a baseline of its new records, announced once by a
+/// `provider.moved` event that names what is open now.
+fn after_move(
+    provider: &Provider,
+    provider_ref: &ProviderRef,
+    previous: &ProviderState,
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+    (records_before, records_now): (usize, usize),
+    with_events: bool,
+) -> Changes {
+    let mut state = diff(provider, &ProviderState::default(), snapshot, now, false).state;
+    state.baseline_at = previous.baseline_at;
+    if !with_events {
+        return Changes {
+            events: Vec::new(),
+            state,
+        };
+    }
+    let open_now = open_records(snapshot);
+    let keys: Vec<String> = snapshot_keys(snapshot).into_iter().collect();
+    let event = Event {
+        kind: EventType::ProviderMoved,
+        id: event_id(
+            &provider.id,
+            "provider",
+            &keys.join("\n"),
+            EventType::ProviderMoved,
+        ),
+        timestamp: now,
+        data: EventData {
+            provider: provider_ref.clone(),
+            incident: None,
+            update: None,
+            component: None,
+            moved: Some(ProviderMove {
+                records_before,
+                records_now,
+                open_now,
+            }),
+        },
+    };
+    Changes {
+        events: vec![event],
+        state,
+    }
 }
 
 /// Interleaves the entities' events by time while keeping each entity's own events in order
@@ -411,6 +535,7 @@ impl EntityDiff<'_> {
                     created_at: u.created_at,
                 }),
                 component: None,
+                moved: None,
             },
         });
     }

@@ -28,10 +28,14 @@ pub enum EventType {
     MaintenanceCompleted,
     #[serde(rename = "component.status_changed")]
     ComponentStatusChanged,
+    /// Every record of the page changed identity at once (a migration to another platform or
+    /// page): reported once instead of N resolutions and N new incidents.
+    #[serde(rename = "provider.moved")]
+    ProviderMoved,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::IncidentCreated,
         EventType::IncidentUpdated,
         EventType::IncidentResolved,
@@ -41,6 +45,7 @@ impl EventType {
         EventType::MaintenanceUpdated,
         EventType::MaintenanceCompleted,
         EventType::ComponentStatusChanged,
+        EventType::ProviderMoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +59,7 @@ impl EventType {
             EventType::MaintenanceUpdated => "maintenance.updated",
             EventType::MaintenanceCompleted => "maintenance.completed",
             EventType::ComponentStatusChanged => "component.status_changed",
+            EventType::ProviderMoved => "provider.moved",
         }
     }
 }
@@ -84,6 +90,18 @@ pub struct EventData {
     pub update: Option<UpdateRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component: Option<ComponentChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<ProviderMove>,
+}
+
+/// What a `provider.moved` event says: how many records the page had and has, and what is
+/// open on it now (recorded without an announcement of its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderMove {
+    pub records_before: usize,
+    pub records_now: usize,
+    /// Names of the incidents and maintenances open on the page now.
+    pub open_now: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +159,7 @@ impl Event {
     /// The entity (incident or maintenance) this event is about, with its kind.
     pub fn entity_kind(&self) -> Option<EntityKind> {
         match self.kind {
-            EventType::ComponentStatusChanged => None,
+            EventType::ComponentStatusChanged | EventType::ProviderMoved => None,
             EventType::MaintenanceScheduled
             | EventType::MaintenanceStarted
             | EventType::MaintenanceUpdated

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, SecondsFormat, Utc};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::event::{Event, EventType};
+use crate::event::{Event, EventType, ProviderMove};
 use crate::model::{ComponentStatus, Impact, IncidentStatus};
 use crate::routing::event_impact;
 
@@ -146,20 +146,27 @@ impl Message {
                     )
                 }
                 (None, None) => (
-                    event.kind.to_string(),
-                    String::new(),
+                    match &event.data.moved {
+                        Some(_) => "Every record changed at once".to_owned(),
+                        None => event.kind.to_string(),
+                    },
+                    event.data.moved.as_ref().map_or_else(String::new, |moved| {
+                        format!(
+                            "{} records before, {} now",
+                            moved.records_before, moved.records_now
+                        )
+                    }),
                     Vec::new(),
                     provider.url.clone(),
                     None,
                     "page".to_owned(),
                 ),
             };
-        let body = event
-            .data
-            .update
-            .as_ref()
-            .map(|u| plain_text(&u.body))
-            .unwrap_or_default();
+        let body = match (&event.data.update, &event.data.moved) {
+            (Some(update), _) => plain_text(&update.body),
+            (None, Some(moved)) => moved_text(moved),
+            (None, None) => String::new(),
+        };
         let time = event
             .data
             .update
@@ -215,6 +222,22 @@ impl Message {
     }
 }
 
+/// What a `provider.moved` message says: why nothing was announced one by one, and what is
+/// open on the page now (vendor names, cleaned like any vendor text).
+fn moved_text(moved: &ProviderMove) -> String {
+    let mut text = "The page's incidents and components all changed identity at once (a move to \
+        another platform or a rebuilt page). statusrelay follows the new page from here without \
+        announcing each of its records."
+        .to_owned();
+    if moved.open_now.is_empty() {
+        text.push_str("\nNothing is open on it now.");
+    } else {
+        let names: Vec<String> = moved.open_now.iter().map(|n| single_line(n)).collect();
+        text.push_str(&format!("\nOpen now: {}", names.join("; ")));
+    }
+    text
+}
+
 fn action(kind: EventType) -> &'static str {
     match kind {
         EventType::IncidentCreated => "New incident",
@@ -226,6 +249,7 @@ fn action(kind: EventType) -> &'static str {
         EventType::MaintenanceUpdated => "Maintenance updated",
         EventType::MaintenanceCompleted => "Maintenance completed",
         EventType::ComponentStatusChanged => "Component status changed",
+        EventType::ProviderMoved => "Status page moved",
     }
 }
 

@@ -155,6 +155,7 @@ mod tests {
                 incident: None,
                 update: None,
                 component: None,
+                moved: None,
             },
         }
     }

@@ -506,6 +506,7 @@ mod tests {
                 incident: None,
                 update: None,
                 component: None,
+                moved: None,
             },
         }
     }

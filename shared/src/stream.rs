@@ -10,14 +10,19 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::diff::{ProviderState, detect_changes, known_after};
-use crate::event::Event;
+use std::collections::BTreeSet;
+
+use crate::diff::{ProviderState, detect_changes, known_after, open_records};
+use crate::event::{Event, EventData, EventType, ProviderMove, ProviderRef, event_id};
 use crate::model::{Component, Incident, Provider, Snapshot};
 
 pub const INCIDENT_PREFIX: &str = "I#";
 pub const MAINTENANCE_PREFIX: &str = "M#";
 pub const COMPONENT_PREFIX: &str = "C#";
 pub const META_SK: &str = "META";
+/// The marker a poll writes when it finds the page moved ([`crate::diff::is_move`]); the
+/// notifier turns it into one `provider.moved` event.
+pub const MOVED_PREFIX: &str = "MOVED#";
 
 pub fn provider_pk(provider_id: &str) -> String {
     format!("P#{provider_id}")
@@ -47,6 +52,13 @@ pub struct StateItem {
     /// TTL (epoch seconds) on finished incidents and maintenances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// Written by the poll that found the page moved: its insertion announces nothing (the
+    /// move marker does, once).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_move: bool,
+    /// On a move marker (`MOVED#…`): what the `provider.moved` event says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<ProviderMove>,
 }
 
 /// An item's entity is one string attribute holding its JSON, not a nested DynamoDB map.
@@ -147,6 +159,8 @@ pub fn state_items(
         maintenance: None,
         component: None,
         expires_at: None,
+        after_move: false,
+        moved: None,
     };
     let expiry = |record: &Incident| {
         record
@@ -203,6 +217,62 @@ impl StateItem {
     }
 }
 
+/// The keys a snapshot's items have (as [`state_items`] writes them).
+pub fn item_keys(snapshot: &Snapshot) -> BTreeSet<String> {
+    let incidents = snapshot
+        .incidents
+        .iter()
+        .map(|i| format!("{INCIDENT_PREFIX}{}", i.id));
+    let maintenances = snapshot
+        .maintenances
+        .iter()
+        .map(|m| format!("{MAINTENANCE_PREFIX}{}", m.id));
+    let components = snapshot
+        .components
+        .iter()
+        .map(|c| format!("{COMPONENT_PREFIX}{}", c.id));
+    incidents.chain(maintenances).chain(components).collect()
+}
+
+/// The items a poll that found the page moved writes: the new page's items, silent on
+/// insertion, and one marker keyed by the new page's records, so a repeated poll (the
+/// invocation died before the meta) rewrites the same marker and announces nothing twice.
+pub fn moved_items(
+    mut items: Vec<StateItem>,
+    snapshot: &Snapshot,
+    (records_before, records_now): (usize, usize),
+    keep: Duration,
+    now: DateTime<Utc>,
+) -> Vec<StateItem> {
+    let Some(first) = items.first() else {
+        return items;
+    };
+    let keys: Vec<String> = item_keys(snapshot).into_iter().collect();
+    let key_hash = hash_of(&keys);
+    let marker = StateItem {
+        sk: format!("{MOVED_PREFIX}{key_hash}"),
+        content_hash: key_hash,
+        baseline: false,
+        incident: None,
+        maintenance: None,
+        component: None,
+        expires_at: Some((now + keep).timestamp()),
+        after_move: true,
+        moved: Some(ProviderMove {
+            records_before,
+            records_now,
+            open_now: open_records(snapshot),
+        }),
+        ..first.clone()
+    };
+    for item in &mut items {
+        item.after_move = true;
+        item.baseline = false;
+    }
+    items.push(marker);
+    items
+}
+
 /// The events between an item's old and new image. `observed_at` is the stream record's
 /// creation time: stable across replays, so event ids are too.
 pub fn item_events(
@@ -211,6 +281,12 @@ pub fn item_events(
     observed_at: DateTime<Utc>,
 ) -> Vec<Event> {
     let provider = new.provider();
+    if let Some(moved) = &new.moved {
+        return vec![moved_event(&new, moved.clone(), observed_at)];
+    }
+    if old.is_none() && new.after_move {
+        return Vec::new();
+    }
     let after_baseline = ProviderState {
         baseline_at: Some(new.baseline_at),
         ..ProviderState::default()
@@ -232,12 +308,37 @@ pub fn item_events(
     detect_changes(&provider, &previous, &new.into_snapshot(), observed_at).events
 }
 
+/// The `provider.moved` event of a move marker; its id comes from the marker's key, so a
+/// replayed record yields the same id.
+fn moved_event(marker: &StateItem, moved: ProviderMove, observed_at: DateTime<Utc>) -> Event {
+    Event {
+        kind: EventType::ProviderMoved,
+        id: event_id(
+            &marker.provider_id,
+            "provider",
+            &marker.sk,
+            EventType::ProviderMoved,
+        ),
+        timestamp: observed_at,
+        data: EventData {
+            provider: ProviderRef {
+                id: marker.provider_id.clone(),
+                name: marker.provider_name.clone(),
+                url: marker.provider_url.clone(),
+            },
+            incident: None,
+            update: None,
+            component: None,
+            moved: Some(moved),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::event::EventType;
     use crate::model::{IncidentStatus, IncidentUpdate};
 
     fn t(minute: u32) -> DateTime<Utc> {
@@ -426,5 +527,42 @@ mod tests {
         let back: StateItem = serde_json::from_value(serde_json::to_value(item).unwrap()).unwrap();
         assert_eq!(&back, item);
         assert_eq!(back.incident.unwrap().status, IncidentStatus::Investigating);
+    }
+
+    #[test]
+    fn a_move_marker_is_one_event_and_the_moved_items_are_silent() {
+        let snap = snapshot(&[("u1", "investigating", 1)], "major_outage");
+        let moved = moved_items(
+            items(&snap, false),
+            &snap,
+            (4, 2),
+            Duration::days(30),
+            t(30),
+        );
+        let (marker, records) = moved.split_last().unwrap();
+        assert!(marker.sk.starts_with(MOVED_PREFIX));
+        for item in records {
+            assert!(
+                item_events(None, item.clone(), t(31)).is_empty(),
+                "{}",
+                item.sk
+            );
+        }
+        let events = item_events(None, marker.clone(), t(31));
+        assert_eq!(kinds(&events), [EventType::ProviderMoved]);
+        assert_eq!(
+            events[0].data.moved.as_ref().unwrap().open_now,
+            ["Git failures"]
+        );
+        // A replayed record, or a marker rewritten by a repeated poll: the same event id.
+        let again = moved_items(
+            items(&snap, false),
+            &snap,
+            (4, 2),
+            Duration::days(30),
+            t(40),
+        );
+        let replayed = item_events(None, again.last().unwrap().clone(), t(41));
+        assert_eq!(replayed[0].id, events[0].id);
     }
 }

@@ -195,6 +195,27 @@ impl Page {
         page
     }
 
+    /// The vendor moves its page to another platform: every record gets a new id (`prefix`
+    /// before the old one).
+    pub fn migrate(&mut self, prefix: &str) {
+        let rekey = |id: &str| format!("{prefix}{id}");
+        for component in &mut self.components {
+            component.id = rekey(&component.id);
+            component.group_id = component.group_id.as_deref().map(rekey);
+        }
+        for record in self
+            .incidents
+            .iter_mut()
+            .chain(self.maintenances.iter_mut())
+        {
+            record.id = rekey(&record.id);
+            record.components = record.components.iter().map(|c| rekey(c)).collect();
+            for update in &mut record.updates {
+                update.id = rekey(&update.id);
+            }
+        }
+    }
+
     pub fn leaf_ids(&self) -> Vec<String> {
         self.components
             .iter()

@@ -22,7 +22,7 @@ use crate::delivery::{Outcome, Parcel, RetryPolicy, send_with_retry};
 use crate::event::Event;
 use crate::routing::destinations_for;
 use crate::stream::{
-    COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, StateItem, item_events,
+    COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, MOVED_PREFIX, StateItem, item_events,
 };
 
 /// The route name SNS deliveries are logged under.
@@ -414,9 +414,14 @@ pub fn record_events(record: &mut EventRecord) -> RecordEvents {
         }
         Err(_) => return RecordEvents::Skipped,
     };
-    if ![INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
-        .iter()
-        .any(|p| new.sk.starts_with(p))
+    if ![
+        INCIDENT_PREFIX,
+        MAINTENANCE_PREFIX,
+        COMPONENT_PREFIX,
+        MOVED_PREFIX,
+    ]
+    .iter()
+    .any(|p| new.sk.starts_with(p))
     {
         return RecordEvents::Skipped;
     }
@@ -446,11 +451,14 @@ fn image(image: &mut serde_dynamo::Item) -> Result<StateItem, serde_dynamo::Erro
 
 fn is_state_key(record: &EventRecord) -> bool {
     match record.change.keys.get("sk") {
-        Some(serde_dynamo::AttributeValue::S(sk)) => {
-            [INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
-                .iter()
-                .any(|p| sk.starts_with(p))
-        }
+        Some(serde_dynamo::AttributeValue::S(sk)) => [
+            INCIDENT_PREFIX,
+            MAINTENANCE_PREFIX,
+            COMPONENT_PREFIX,
+            MOVED_PREFIX,
+        ]
+        .iter()
+        .any(|p| sk.starts_with(p)),
         _ => false,
     }
 }

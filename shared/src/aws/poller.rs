@@ -11,10 +11,14 @@ use tracing::{info, warn};
 
 use super::table::{ProviderMeta, Table, TableError};
 use crate::config::{Config, Platform, ProviderConfig};
+use crate::diff::is_move;
 use crate::model::Snapshot;
 use crate::net::HttpLimits;
 use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous};
-use crate::stream::{INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, provider_pk, state_items};
+use crate::stream::{
+    INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, MOVED_PREFIX, item_keys, moved_items,
+    provider_pk, state_items,
+};
 
 /// The invocation input: an EventBridge schedule event, optionally carrying a shard.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -140,7 +144,15 @@ impl Poller {
         };
 
         let now = Utc::now();
-        if let Some(meta) = &meta {
+        // A page whose records all changed identity moved: one marker announces it, and its
+        // old records are neither finished nor resolved (they did not end, they moved).
+        let moved = meta.as_ref().and_then(|m| {
+            let before = m.hashes.keys().filter(|sk| !sk.starts_with(MOVED_PREFIX));
+            is_move(&before.cloned().collect(), &item_keys(&snapshot))
+        });
+        if let Some(meta) = &meta
+            && moved.is_none()
+        {
             self.finish_vanished(config, meta, &validators, &mut snapshot, now)
                 .await
                 .map_err(PollFailure::Table)?;
@@ -148,7 +160,7 @@ impl Poller {
         let first_poll = meta.is_none();
         let baseline_at = meta.as_ref().map_or(now, |m| m.baseline_at);
         let provider = config.provider(&snapshot.page.name);
-        let items = state_items(
+        let mut items = state_items(
             &provider,
             &snapshot,
             first_poll,
@@ -156,6 +168,10 @@ impl Poller {
             now,
             self.keep_finished,
         );
+        if let Some(counts) = moved {
+            info!(provider = %config.id, records_before = counts.0, records_now = counts.1, "every record of the page changed at once: reporting provider.moved");
+            items = moved_items(items, &snapshot, counts, self.keep_finished, now);
+        }
         // Items first, meta last: if the invocation dies in between, the next poll compares
         // against the old hashes and the conditional puts skip what was already written.
         let known = meta.as_ref().map(|m| &m.hashes);

@@ -54,6 +54,7 @@ pub fn sample_event() -> Event {
                 created_at: Some(at),
             }),
             component: None,
+            moved: None,
         },
     }
 }

@@ -66,6 +66,7 @@ pub fn hostile_event() -> Event {
                 created_at: Some(at),
             }),
             component: None,
+            moved: None,
         },
     }
 }

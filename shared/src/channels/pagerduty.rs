@@ -62,7 +62,8 @@ pub fn action(event: &Event) -> Option<Action> {
         EventType::MaintenanceScheduled
         | EventType::MaintenanceStarted
         | EventType::MaintenanceUpdated
-        | EventType::MaintenanceCompleted => Some(Action::Change),
+        | EventType::MaintenanceCompleted
+        | EventType::ProviderMoved => Some(Action::Change),
     }
 }
 

@@ -295,6 +295,7 @@ mod tests {
                     created_at: Some(Utc.with_ymd_and_hms(2026, 11, 20, 8, 20, 0).unwrap()),
                 }),
                 component: None,
+                moved: None,
             },
         }
     }

@@ -61,6 +61,7 @@ pub fn test_event(route: &str, kind: EventType, now: DateTime<Utc>) -> Event {
                 created_at: Some(now),
             }),
             component: None,
+            moved: None,
         },
     }
 }

@@ -445,3 +445,76 @@ fn known_after_is_the_state_detect_changes_reaches() {
         );
     }
 }
+
+/// A page on one platform, then the same vendor's page after a migration: every id new.
+fn migrated_pages() -> (Snapshot, Snapshot) {
+    let before = Snapshot {
+        incidents: vec![
+            incident("old1", vec![update("o1", "investigating", 1)]),
+            incident("old2", vec![update("o2", "resolved", 2)]),
+        ],
+        components: vec![
+            component("api", "operational"),
+            component("web", "major_outage"),
+        ],
+        ..Snapshot::default()
+    };
+    let after = Snapshot {
+        incidents: vec![
+            incident("new1", vec![update("n1", "investigating", 10)]),
+            incident("new2", vec![update("n2", "resolved", 11)]),
+            incident("new3", vec![update("n3", "identified", 12)]),
+        ],
+        components: vec![
+            component("c-api", "operational"),
+            component("c-web", "partial_outage"),
+        ],
+        ..Snapshot::default()
+    };
+    (before, after)
+}
+
+#[test]
+fn a_page_whose_records_all_change_is_reported_once_as_moved() {
+    let (before, after) = migrated_pages();
+    let base = detect_changes(&provider(), &ProviderState::default(), &before, at(5));
+    let moved = detect_changes(&provider(), &base.state, &after, at(20));
+    assert_eq!(kinds(&moved), [(String::new(), "provider.moved")]);
+    let info = moved.events[0].data.moved.as_ref().unwrap();
+    assert_eq!((info.records_before, info.records_now), (4, 5));
+    assert_eq!(info.open_now, ["Incident new1", "Incident new3"]);
+    // The new page is followed from here: its next update is an ordinary update.
+    assert_eq!(
+        moved.state,
+        known_after(&provider(), &base.state, &after, at(20))
+    );
+    let mut next = after.clone();
+    next.incidents[0].updates.push(update("n4", "resolved", 30));
+    next.incidents[0].status = "resolved".into();
+    let followed = detect_changes(&provider(), &moved.state, &next, at(31));
+    assert_eq!(kinds(&followed), [("n4".to_owned(), "incident.resolved")]);
+    // Replaying the same poll gives the same event id.
+    let again = detect_changes(&provider(), &base.state, &after, at(21));
+    assert_eq!(again.events[0].id, moved.events[0].id);
+}
+
+#[test]
+fn a_partly_renamed_page_or_a_small_page_is_not_a_move() {
+    let (before, mut after) = migrated_pages();
+    let base = detect_changes(&provider(), &ProviderState::default(), &before, at(5));
+    // One record kept: an ordinary (busy) poll, each change announced.
+    after.components.push(component("api", "operational"));
+    let busy = detect_changes(&provider(), &base.state, &after, at(20));
+    assert!(
+        busy.events
+            .iter()
+            .all(|e| e.kind != EventType::ProviderMoved)
+    );
+    assert!(busy.events.len() >= 3, "{:?}", kinds(&busy));
+    // Two records replaced by two others: too little to call it a move.
+    let small_before = snapshot(vec![incident("a", vec![update("a1", "investigating", 1)])]);
+    let small_after = snapshot(vec![incident("b", vec![update("b1", "investigating", 2)])]);
+    let base = detect_changes(&provider(), &ProviderState::default(), &small_before, at(3));
+    let next = detect_changes(&provider(), &base.state, &small_after, at(4));
+    assert_eq!(kinds(&next), [("b1".to_owned(), "incident.created")]);
+}
