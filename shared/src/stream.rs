@@ -260,6 +260,7 @@ mod tests {
                 status: (*status).into(),
                 body: format!("update {id}"),
                 created_at: Some(t(*minute)),
+                alias: None,
             })
             .collect();
         Snapshot {

@@ -57,5 +57,6 @@ pub(crate) fn status_update(
         status: status.clone(),
         body: format!("Status: {}.", crate::render::humanize(status.as_str())),
         created_at: Some(at),
+        alias: None,
     }
 }

@@ -102,6 +102,7 @@ pub async fn poll(
             status: status.clone(),
             body: item.body,
             created_at: Some(item.at),
+            alias: None,
         });
         event.status = status;
         event.updated_at = Some(item.at);

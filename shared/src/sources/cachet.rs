@@ -281,6 +281,7 @@ impl IncidentDoc {
             status: first_status,
             body: self.message,
             created_at: created,
+            alias: None,
         }];
         let mut sorted: Vec<UpdateDoc> = updates;
         sorted.sort_by_key(|u| {
@@ -294,6 +295,7 @@ impl IncidentDoc {
             status: incident_status(u.status.as_ref().map_or("", |s| s.0.as_str())),
             body: u.message,
             created_at: zoneless(u.created_at.as_deref()),
+            alias: None,
         }));
         let updated_at = zoneless(self.updated_at.as_deref());
         Incident {

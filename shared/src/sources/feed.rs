@@ -134,6 +134,7 @@ fn entry_record(entry: feed_rs::model::Entry) -> (Incident, bool) {
             status,
             body: text.clone(),
             created_at: entry.updated.or(entry.published),
+            alias: None,
         });
     }
     let status = updates
@@ -201,6 +202,7 @@ fn statuspage_updates(id: &str, text: &str, dated: Option<DateTime<Utc>>) -> Vec
             status: status.clone(),
             body,
             created_at: Some(at),
+            alias: None,
         });
     }
     updates

@@ -125,6 +125,7 @@ impl IncidentDoc {
                     },
                     body: u.text,
                     created_at: instant(u.created.as_deref()),
+                    alias: None,
                 }
             })
             .collect();

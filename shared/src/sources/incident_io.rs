@@ -154,6 +154,7 @@ impl RecordDoc {
                 status: status.clone(),
                 body: self.last_update_message.unwrap_or_default(),
                 created_at: last_at.or(started),
+                alias: None,
             });
         }
         let created_at: Option<DateTime<Utc>> =

@@ -236,6 +236,7 @@ impl IncidentDoc {
                 },
                 body: note.body,
                 created_at: at,
+                alias: None,
             })
             .collect();
         let updated_at = instant(self.date_updated.as_deref());

@@ -248,6 +248,7 @@ impl IncidentDoc {
                 status: u.status.into(),
                 body: u.body.unwrap_or_default(),
                 created_at: instant(u.created_at.as_deref()).or(instant(u.display_at.as_deref())),
+                alias: None,
             })
             .collect();
         updates.sort_by_key(|u| u.created_at);
@@ -264,6 +265,7 @@ impl IncidentDoc {
                 body,
                 created_at: instant(self.postmortem_published_at.as_deref())
                     .or(instant(self.updated_at.as_deref())),
+                alias: None,
             });
         }
         Incident {

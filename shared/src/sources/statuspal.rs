@@ -312,6 +312,7 @@ impl RecordDoc {
                 status: status.clone(),
                 body: update.description.unwrap_or_default(),
                 created_at: at,
+                alias: None,
             });
         }
         if updates.is_empty() {
@@ -320,6 +321,7 @@ impl RecordDoc {
                 status: opening.clone(),
                 body: String::new(),
                 created_at: starts,
+                alias: None,
             });
         }
         let over = ends.filter(|end| *end <= now);
