@@ -134,10 +134,16 @@ impl Poller {
         let PollOutcome::Fetched {
             mut snapshot,
             validators,
+            documents,
         } = outcome
         else {
             return Ok(None);
         };
+        let before = meta.as_ref().map(|m| &m.validators);
+        if let Some(documents) = sources::documents_news(before, &validators, documents.as_deref())
+        {
+            info!(provider = %config.id, %documents, "documents read");
+        }
 
         let now = Utc::now();
         if let Some(meta) = &meta {
@@ -218,7 +224,7 @@ impl Poller {
             Platform::Detect => sources::platform_of(validators),
             declared => Some(declared),
         };
-        if !platform.is_some_and(Platform::lists_only_open) {
+        if !platform.is_some_and(|p| sources::lists_only_open(p, validators)) {
             return Ok(());
         }
         let listed: HashSet<String> = snapshot

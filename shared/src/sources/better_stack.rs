@@ -174,6 +174,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 

@@ -157,6 +157,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 

@@ -63,9 +63,11 @@ pub async fn detect_and_poll(
 pub fn platform_of(validators: &Validators) -> Option<Platform> {
     let document = validators.keys().next()?.as_str();
     Some(match document {
-        statuspage::SUMMARY | statuspage::INCIDENTS | statuspage::MAINTENANCES => {
-            Platform::Statuspage
-        }
+        statuspage::SUMMARY
+        | statuspage::INCIDENTS
+        | statuspage::MAINTENANCES
+        | statuspage::HISTORY_ATOM
+        | statuspage::HISTORY_RSS => Platform::Statuspage,
         slack::CURRENT | slack::HISTORY => Platform::Slack,
         instatus::SUMMARY => Platform::Instatus,
         incident_io::SUMMARY => Platform::IncidentIo,

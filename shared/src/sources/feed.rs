@@ -20,6 +20,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::statuspage::update_alias;
 use super::{Fetcher, PollError, PollOutcome, Previous, Validators, fetch_single, not_status_page};
 use crate::model::{Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo, Snapshot};
 use crate::render::plain_text;
@@ -37,21 +38,48 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
-    let not_a_feed = |reason: String| not_status_page(DOCUMENT, &reason, FEED_HINT);
+    let snapshot = read(DOCUMENT, &bytes, url)?.snapshot;
+    let mut validators = Validators::new();
+    validators.insert(DOCUMENT.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: None,
+    })
+}
+
+/// A feed read into a snapshot.
+pub(crate) struct FeedRead {
+    pub snapshot: Snapshot,
+    /// The feed is a Statuspage incident history (`tag:<host>,2005:/history`, "… Incident
+    /// History", entries linking to `/incidents/<code>`).
+    pub statuspage_history: bool,
+}
+
+/// Reads an RSS or Atom body fetched from `url` as `document`.
+pub(crate) fn read(document: &str, bytes: &[u8], url: &Url) -> Result<FeedRead, PollError> {
+    let not_a_feed = |reason: String| not_status_page(document, &reason, FEED_HINT);
     let first = bytes
         .iter()
         .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF);
     if first != Some(&b'<') {
         return Err(not_a_feed("the body is not XML".into()));
     }
-    let parsed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_a_feed(e.to_string()))?;
+    let parsed = feed_rs::parser::parse(bytes).map_err(|e| not_a_feed(e.to_string()))?;
+    let title = parsed
+        .title
+        .as_ref()
+        .map(|t| plain_text(&t.content))
+        .unwrap_or_default();
+    let statuspage_history = parsed.id.ends_with(":/history")
+        || title.ends_with("Incident History")
+        || parsed
+            .entries
+            .iter()
+            .any(|e| e.links.iter().any(|l| l.href.contains("/incidents/")));
     let mut snapshot = Snapshot {
         page: PageInfo {
-            name: parsed
-                .title
-                .as_ref()
-                .map(|t| feed_name(&t.content))
-                .unwrap_or_default(),
+            name: feed_name(&title),
             url: parsed
                 .links
                 .iter()
@@ -72,21 +100,18 @@ pub async fn poll(
             snapshot.incidents.push(record);
         }
     }
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
+    Ok(FeedRead {
         snapshot,
-        validators,
+        statuspage_history,
     })
 }
 
 /// "GitHub Status - Incident History" → "GitHub".
 fn feed_name(title: &str) -> String {
-    let title = plain_text(title);
     title
         .split(" Status - ")
         .next()
-        .unwrap_or(&title)
+        .unwrap_or(title)
         .trim()
         .to_owned()
 }
@@ -205,6 +230,9 @@ fn statuspage_updates(id: &str, text: &str, dated: Option<DateTime<Utc>>) -> Vec
             alias: None,
         });
     }
+    // The page shows each update's time: it names the update in the JSON API's terms too.
+    let shown_at: Vec<_> = updates.iter().map(|u| u.created_at).collect();
+    update_alias::assign(id, &mut updates, &shown_at);
     updates
 }
 

@@ -109,6 +109,9 @@ pub struct Fetcher {
     allow_private: bool,
 }
 
+/// How a fetch refusing an answer served as `text/html` starts its reason.
+pub(crate) const HTML_PAGE: &str = "got an HTML page";
+
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 impl Fetcher {
@@ -211,7 +214,7 @@ impl Fetcher {
         if content_type.contains("text/html") {
             return Err(PollError::NotStatusPage {
                 document: document.to_owned(),
-                reason: format!("got an HTML page (content-type {content_type})"),
+                reason: format!("{HTML_PAGE} (content-type {content_type})"),
             });
         }
         if response

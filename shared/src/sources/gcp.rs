@@ -57,6 +57,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 

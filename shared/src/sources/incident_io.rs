@@ -65,6 +65,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 

@@ -33,7 +33,7 @@ pub use fetch::{
 };
 pub(crate) use fetch::{fetch_single, reuse};
 pub use parse::zoneless;
-pub(crate) use parse::{Id, id_text, instant, not_status_page, parse_json, short_hash};
+pub(crate) use parse::{Id, id_text, instant, is_markup, not_status_page, parse_json, short_hash};
 
 use crate::config::{Platform, ProviderConfig};
 use crate::model::{Incident, Snapshot};
@@ -47,7 +47,32 @@ pub enum PollOutcome {
     Fetched {
         snapshot: Snapshot,
         validators: Validators,
+        /// Which documents were read when they are not the platform's usual ones for the URL,
+        /// and why (`/history.atom (JSON API blocked: HTTP 403)`): `check` shows it, and the
+        /// watcher logs it when it changes.
+        documents: Option<String>,
     },
+}
+
+/// What to log about the documents a poll read, when it is news: the first poll of a page read
+/// through other documents than usual, or a poll reading other documents than the last one (a
+/// page falling back, or returning to its usual documents).
+pub fn documents_news(
+    before: Option<&Validators>,
+    after: &Validators,
+    documents: Option<&str>,
+) -> Option<String> {
+    let switched = match before {
+        None => documents.is_some(),
+        Some(before) => !before.keys().eq(after.keys()),
+    };
+    switched.then(|| match documents {
+        Some(documents) => documents.to_owned(),
+        None => {
+            let usual: Vec<&str> = after.keys().map(String::as_str).collect();
+            format!("{} (as usual)", usual.join(", "))
+        }
+    })
 }
 
 /// Why a poll failed. A failed poll never changes state.
@@ -75,6 +100,12 @@ pub enum PollError {
 }
 
 impl PollError {
+    /// An answer served as an HTML page where a document was asked for (a marketing page, a
+    /// CDN's error or challenge page).
+    pub fn is_html_page(&self) -> bool {
+        matches!(self, PollError::NotStatusPage { reason, .. } if reason.starts_with(fetch::HTML_PAGE))
+    }
+
     pub(crate) fn malformed(document: &str, err: &serde_json::Error) -> PollError {
         let reason = err.to_string();
         // serde_json appends " at line L column C"; keep the reason without it.
@@ -104,8 +135,13 @@ pub async fn poll(
             poll_as(platform, fetcher, &provider.url, previous).await?,
         ),
     };
-    if let PollOutcome::Fetched { snapshot, .. } = &mut outcome {
-        if platform.lists_only_open()
+    if let PollOutcome::Fetched {
+        snapshot,
+        validators,
+        ..
+    } = &mut outcome
+    {
+        if lists_only_open(platform, validators)
             && let Some(prior) = previous.and_then(|p| p.snapshot())
         {
             finish_absent(snapshot, prior, Utc::now());
@@ -115,6 +151,14 @@ pub async fn poll(
         }
     }
     Ok(outcome)
+}
+
+/// Whether a poll of `platform` that left `validators` read lists of open records only, so that
+/// a record leaving them is over ([`finish_absent`]). Most platforms always or never do; a
+/// Statuspage-compatible page does when it serves its summary without `incidents.json`.
+pub fn lists_only_open(platform: Platform, validators: &Validators) -> bool {
+    platform.lists_only_open()
+        || (platform == Platform::Statuspage && statuspage::lists_only_open(validators))
 }
 
 /// Component filtering at the source: keeps the watched components (by name or id, or all of

@@ -41,6 +41,14 @@ pub(crate) fn short_hash(seed: &str) -> String {
     hex::encode(&Sha256::digest(seed.as_bytes())[..6])
 }
 
+const MARKUP_NOT_JSON: &str = "got HTML or XML, not JSON";
+
+/// Whether a body is markup (an HTML page, a challenge page) rather than the JSON asked for.
+pub(crate) fn is_markup(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
 /// Parses a JSON document, telling an HTML error page or a marketing page apart from broken
 /// JSON; `hint` ends the "not a status page" message.
 pub(crate) fn parse_json<T: DeserializeOwned>(
@@ -53,7 +61,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     match first {
         None => return Err(not_status_page("empty body")),
-        Some(b'<') => return Err(not_status_page("got HTML or XML, not JSON")),
+        Some(b'<') => return Err(not_status_page(MARKUP_NOT_JSON)),
         Some(b'{' | b'[') => {}
         Some(_) => return Err(not_status_page("the body is not JSON")),
     }

@@ -193,6 +193,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 
