@@ -342,3 +342,35 @@ async fn refetch_unmodified(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Platform;
+    use crate::sources::Validator;
+
+    fn read(documents: &[&str]) -> Validators {
+        documents
+            .iter()
+            .map(|d| ((*d).to_owned(), Validator::default()))
+            .collect()
+    }
+
+    /// The local watcher and the Lambda poller both ask `sources::lists_only_open`.
+    #[test]
+    fn only_a_summary_read_alone_is_a_list_of_open_records() {
+        let open_only =
+            |docs: &[&str]| crate::sources::lists_only_open(Platform::Statuspage, &read(docs));
+        assert!(open_only(&[SUMMARY]));
+        assert!(open_only(&[SUMMARY, MAINTENANCES]));
+        assert!(!open_only(&[SUMMARY, INCIDENTS, MAINTENANCES]));
+        assert!(!open_only(&[SUMMARY, INCIDENTS]));
+        assert!(!open_only(&[HISTORY_ATOM]));
+        assert!(!open_only(&[SUMMARY, HISTORY_RSS]));
+        assert_eq!(
+            crate::sources::platform_of(&read(&[HISTORY_ATOM])),
+            Some(Platform::Statuspage),
+            "a page read through its feed is remembered as a Statuspage"
+        );
+    }
+}
