@@ -7,8 +7,9 @@
 //!   <strong>Resolved</strong> - text`) are split into updates; their dates have **no year**,
 //!   which comes from the entry's date (a month later than the entry's is the previous year);
 //!   the label gives the status ("Update" keeps the previous one); an update's id is derived
-//!   from the entry id, its date text and label. The incident id is the `/incidents/<code>`
-//!   of the entry's link, as in the JSON API. "THIS IS A SCHEDULED EVENT" entries are
+//!   from the entry id, its date text and label, and its alias from the incident code and the
+//!   minute shown, as the JSON API's update gets it (`statuspage::update_alias`). The incident
+//!   id is the `/incidents/<code>` of the entry's link, as in the JSON API. "THIS IS A SCHEDULED EVENT" entries are
 //!   maintenances.
 //! - **Other entries** are one update per version of their text: an edited entry is a new
 //!   update (id derived from the entry id and a hash of the text); the status is `resolved`
