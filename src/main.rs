@@ -301,12 +301,20 @@ async fn check(url: &str, json: bool, allow_private: bool) -> Result<()> {
     let (platform, outcome) = detect_and_poll(&fetcher, &base, None)
         .await
         .with_context(|| format!("{url}: not readable as a status page"))?;
-    let snapshot = match outcome {
-        PollOutcome::Fetched { snapshot, .. } => snapshot,
+    let (snapshot, documents) = match outcome {
+        PollOutcome::Fetched {
+            snapshot,
+            documents,
+            ..
+        } => (snapshot, documents),
         PollOutcome::Unchanged => unreachable!("an unconditional poll always fetches"),
     };
     if !json {
         println!("platform: {}", platform.as_str());
+        // Only when the page is read through other documents than its platform's usual ones.
+        if let Some(documents) = documents {
+            println!("documents: {documents}");
+        }
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&snapshot)?);

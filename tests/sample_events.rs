@@ -35,6 +35,7 @@ fn update(id: &str, status: &str, body: &str, when: DateTime<Utc>) -> IncidentUp
         status: status.into(),
         body: body.into(),
         created_at: Some(when),
+        alias: None,
     }
 }
 

@@ -122,3 +122,73 @@ async fn aws_items_become_events() {
         stderr(&out)
     );
 }
+
+/// The dashboard's page URL typed as the provider URL (undeclared, or `platform = "aws"`):
+/// read through the feed of all services. On loopback the page path `…/health/status` stands
+/// for `…/rss/all.rss` on the same host, as `https://health.aws.amazon.com/health/status` does
+/// for `https://status.aws.amazon.com/rss/all.rss`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_page_url_is_read_through_its_feed() {
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    let mut items = vec![(
+        "s3-us-west-2",
+        epoch() - Duration::days(6),
+        "Service is operating normally: [RESOLVED] Increased error rates",
+        "The issue has been resolved.",
+    )];
+    server.publish_document("aws", "/rss/all.rss", rss(&items));
+    let page = format!("{}/health/status", server.url("aws"));
+    let config = work.write_config(&format!(
+        "[settings]\nstate = \"state.db\"\nallow_private_targets = true\n\n[[providers]]\nid = \"aws\"\nurl = \"{page}\"\n\n[[providers]]\nid = \"aws-declared\"\nurl = \"{page}\"\nplatform = \"aws\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        receiver.url()
+    ));
+    let out = run_once(&config).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("poll failed"), "{}", stderr(&out));
+    assert!(receiver.received().is_empty());
+
+    items.push((
+        "ec2-us-east-1",
+        epoch(),
+        "Service disruption: Instance launch failures",
+        "We are investigating failures launching new instances in US-EAST-1.",
+    ));
+    server.publish_document("aws", "/rss/all.rss", rss(&items));
+    run_once(&config).await;
+    let delivered = receiver.delivered();
+    let providers: Vec<_> = delivered
+        .iter()
+        .map(|r| {
+            r.json()["data"]["provider"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        receiver.delivered_types(),
+        ["incident.created", "incident.created"]
+    );
+    assert!(providers.contains(&"aws".into()) && providers.contains(&"aws-declared".into()));
+    assert_eq!(
+        delivered[0].json()["data"]["incident"]["name"],
+        "Instance launch failures"
+    );
+
+    let out = statusrelay(&["check", &page, "--allow-private"]).await;
+    assert!(
+        stdout(&out).starts_with(&format!(
+            "platform: aws\ndocuments: {}/rss/all.rss (the RSS feed of the page)\n",
+            server.url("aws")
+        )),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // Without `--allow-private` the loopback page and its feed are refused as before.
+    let out = statusrelay(&["check", &page]).await;
+    assert_no_panic(&out);
+    assert!(!out.status.success(), "{}", stdout(&out));
+}

@@ -19,7 +19,9 @@ use crate::event::{
     ComponentChange, Event, EventData, EventType, IncidentRef, ProviderMove, ProviderRef,
     UpdateRef, event_id,
 };
-use crate::model::{ComponentStatus, EntityKind, Incident, IncidentStatus, Provider, Snapshot};
+use crate::model::{
+    ComponentStatus, EntityKind, Incident, IncidentStatus, IncidentUpdate, Provider, Snapshot,
+};
 
 /// Records that left the source's list are forgotten after this long.
 const FORGET_ABSENT_AFTER_DAYS: i64 = 90;
@@ -205,7 +207,13 @@ fn diff(
             .get(&key)
             .map(|t| t.seen_updates.clone())
             .unwrap_or_default();
-        seen_updates.extend(entity.updates.iter().map(|u| u.id.clone()));
+        seen_updates.extend(
+            entity
+                .updates
+                .iter()
+                .flat_map(|u| std::iter::once(&u.id).chain(&u.alias))
+                .cloned(),
+        );
         state.entities.insert(
             key.clone(),
             EntityTrack {
@@ -402,6 +410,12 @@ fn order_chronologically(per_entity: Vec<Vec<Event>>) -> Vec<Event> {
     keyed.into_iter().map(|(_, _, _, event)| event).collect()
 }
 
+/// An update is known by its id or by its alias (its id in the source's other channel), so a
+/// page read through another channel than last time announces nothing twice.
+fn was_seen(update: &IncidentUpdate, seen: &BTreeSet<String>) -> bool {
+    seen.contains(&update.id) || update.alias.as_ref().is_some_and(|a| seen.contains(a))
+}
+
 struct EntityDiff<'a> {
     provider: &'a ProviderRef,
     kind: EntityKind,
@@ -435,7 +449,7 @@ impl EntityDiff<'_> {
 
     fn replay(&mut self, mut phase: Option<Phase>, seen: &BTreeSet<String>) -> Phase {
         let entity = self.entity;
-        for update in entity.updates.iter().filter(|u| !seen.contains(&u.id)) {
+        for update in entity.updates.iter().filter(|u| !was_seen(u, seen)) {
             let update_phase = Phase::of(self.kind, &update.status);
             match phase {
                 None => {

@@ -292,6 +292,11 @@ pub struct IncidentUpdate {
     pub body: String,
     #[serde(default, deserialize_with = "timestamp::option")]
     pub created_at: Option<DateTime<Utc>>,
+    /// The id the same update has when read through another channel of its source (a
+    /// Statuspage update through the JSON API or through the history feed): an update seen
+    /// under either id is not announced again when a page switches channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 impl Incident {

@@ -361,6 +361,7 @@ mod tests {
                 status: (*status).into(),
                 body: format!("update {id}"),
                 created_at: Some(t(*minute)),
+                alias: None,
             })
             .collect();
         Snapshot {

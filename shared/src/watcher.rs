@@ -189,8 +189,16 @@ async fn poll(
         }
         PollOutcome::Fetched {
             snapshot,
-            validators,
-        } => (snapshot, validators),
+            validators: validators_now,
+            documents,
+        } => {
+            let news =
+                sources::documents_news(validators.as_ref(), &validators_now, documents.as_deref());
+            if let Some(documents) = news {
+                info!(provider = %config.id, %documents, "documents read");
+            }
+            (snapshot, validators_now)
+        }
     };
     let state = store.state(&config.id).map_err(PollFailure::Store)?;
     let provider = config.provider(&snapshot.page.name);

@@ -500,6 +500,93 @@ impl Page {
             .to_string()
     }
 
+    /// `/history.atom` as Statuspage renders it from the same records: the 25 most recently
+    /// updated incidents and maintenances, one `<p>` per update, newest first, in the page's
+    /// zone (`PST`), days space-padded and no year, "Update" when the status did not change.
+    pub fn history_atom(&self) -> String {
+        let host = self.url.split("://").nth(1).unwrap_or(&self.url);
+        let mut records: Vec<(&Incident, bool)> = self
+            .incidents
+            .iter()
+            .map(|i| (i, false))
+            .chain(self.maintenances.iter().map(|m| (m, true)))
+            .collect();
+        let last = |i: &Incident| i.updates.last().map(|u| u.at).unwrap_or(i.created);
+        records.sort_by_key(|(i, _)| std::cmp::Reverse(last(i)));
+        let escape = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let shown = |at: DateTime<Utc>| {
+            let local = at.with_timezone(&self.offset);
+            format!(
+                "{} <var data-var='date'>{:>2}</var>, <var data-var='time'>{}</var> PST",
+                local.format("%b"),
+                local.format("%-d"),
+                local.format("%H:%M")
+            )
+        };
+        let mut out = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xml:lang=\"en-US\" xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>tag:{host},2005:/history</id>\n  <link rel=\"alternate\" type=\"text/html\" href=\"{url}\"/>\n  <link rel=\"self\" type=\"application/atom+xml\" href=\"{url}/history.atom\"/>\n  <title>{name} Status - Incident History</title>\n  <updated>{updated}</updated>\n",
+            url = self.url,
+            name = self.name,
+            updated = self.time(records.first().map_or_else(epoch, |(i, _)| last(i)))
+        );
+        for (n, (record, maintenance)) in records.iter().take(25).enumerate() {
+            let mut paragraphs = Vec::new();
+            let mut previous_status = "";
+            for update in &record.updates {
+                let label = if update.status == previous_status {
+                    "Update".to_owned()
+                } else {
+                    let mut label = update.status.replace('_', " ");
+                    label[..1].make_ascii_uppercase();
+                    label
+                };
+                previous_status = &update.status;
+                paragraphs.push(format!(
+                    "<p><small>{}</small><br><strong>{label}</strong> - {}</p>",
+                    shown(update.at),
+                    update.body.replace("\r\n", "<br />")
+                ));
+            }
+            if let Some(body) = &record.postmortem_body {
+                paragraphs.push(format!(
+                    "<p><small>{}</small><br><strong>Postmortem</strong> - {body}</p>",
+                    shown(last(record) + Duration::days(2))
+                ));
+            }
+            paragraphs.reverse();
+            if let (true, Some((from, until))) = (maintenance, record.scheduled) {
+                let (from, until) = (
+                    from.with_timezone(&self.offset),
+                    until.with_timezone(&self.offset),
+                );
+                paragraphs.insert(
+                    0,
+                    format!(
+                        "<p><strong>THIS IS A SCHEDULED EVENT {} - {} PST</strong></p>",
+                        from.format("%b %-d, %H:%M"),
+                        until.format("%H:%M")
+                    ),
+                );
+            }
+            out.push_str(&format!(
+                "  <entry>\n    <id>tag:{host},2005:Incident/{}</id>\n    <published>{}</published>\n    <updated>{}</updated>\n    <link rel=\"alternate\" type=\"text/html\" href=\"{}/incidents/{}\"/>\n    <title>{}</title>\n    <content type=\"html\">{}</content>\n  </entry>\n",
+                21_000_000 - n,
+                self.time(last(record)),
+                self.time(last(record)),
+                self.url,
+                record.id,
+                escape(&record.name),
+                escape(&paragraphs.join(""))
+            ));
+        }
+        out.push_str("</feed>\n");
+        out
+    }
+
     /// Statuspage lists return the 50 most recently created records, newest first.
     fn newest_fifty(&self, records: &[Incident]) -> Vec<Value> {
         let mut list: Vec<&Incident> = records.iter().collect();

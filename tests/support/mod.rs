@@ -42,6 +42,8 @@ pub enum Fault {
     InvalidUtf8,
     /// 404.
     Missing,
+    /// 403 with a bot-protection challenge page (a CDN blocking the JSON API).
+    Challenge,
 }
 
 #[derive(Default)]
@@ -230,6 +232,7 @@ fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
                 respond(200, "application/json", doc)
             }
             Fault::Missing => respond(404, "application/json", b"{\"error\":\"not found\"}".to_vec()),
+            Fault::Challenge => respond(403, "text/html; charset=UTF-8", b"<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title><meta http-equiv=\"refresh\" content=\"390\"></head><body><noscript>Enable JavaScript and cookies to continue</noscript><div id=\"challenge-body-text\">Verifying you are human. This may take a few seconds.</div></body></html>".to_vec()),
         };
     }
     let Some((doc, etag)) = state.docs.get(&path).cloned() else {

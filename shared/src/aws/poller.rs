@@ -138,10 +138,16 @@ impl Poller {
         let PollOutcome::Fetched {
             mut snapshot,
             validators,
+            documents,
         } = outcome
         else {
             return Ok(None);
         };
+        let before = meta.as_ref().map(|m| &m.validators);
+        if let Some(documents) = sources::documents_news(before, &validators, documents.as_deref())
+        {
+            info!(provider = %config.id, %documents, "documents read");
+        }
 
         let now = Utc::now();
         // A page whose records all changed identity moved: one marker announces it, and its
@@ -234,7 +240,7 @@ impl Poller {
             Platform::Detect => sources::platform_of(validators),
             declared => Some(declared),
         };
-        if !platform.is_some_and(Platform::lists_only_open) {
+        if !platform.is_some_and(|p| sources::lists_only_open(p, validators)) {
             return Ok(());
         }
         let listed: HashSet<String> = snapshot

@@ -21,6 +21,7 @@ fn update(id: &str, status: &str, minute: u32) -> IncidentUpdate {
         status: status.into(),
         body: format!("body of {id}"),
         created_at: Some(at(minute)),
+        alias: None,
     }
 }
 
@@ -517,4 +518,48 @@ fn a_partly_renamed_page_or_a_small_page_is_not_a_move() {
     let base = detect_changes(&provider(), &ProviderState::default(), &small_before, at(3));
     let next = detect_changes(&provider(), &base.state, &small_after, at(4));
     assert_eq!(kinds(&next), [("b1".to_owned(), "incident.created")]);
+}
+
+fn aliased(id: &str, alias: &str, status: &str, minute: u32) -> IncidentUpdate {
+    IncidentUpdate {
+        alias: Some(alias.into()),
+        ..update(id, status, minute)
+    }
+}
+
+#[test]
+fn an_update_read_through_another_channel_is_not_announced_again() {
+    let state = baseline_of(&snapshot(vec![]));
+    // Read through the JSON API: ids of the API, aliases of the feed.
+    let api = snapshot(vec![incident(
+        "i",
+        vec![aliased("j1", "i@feed1", "investigating", 31)],
+    )]);
+    let c1 = detect_changes(&provider(), &state, &api, at(32));
+    assert_eq!(kinds(&c1), pairs(&[("j1", "incident.created")]));
+
+    // The API is blocked: the feed shows the same update under its alias, and a new one.
+    let feed = snapshot(vec![incident(
+        "i",
+        vec![
+            update("i@feed1", "investigating", 31),
+            update("i@feed2", "identified", 33),
+        ],
+    )]);
+    let c2 = detect_changes(&provider(), &c1.state, &feed, at(34));
+    assert_eq!(kinds(&c2), pairs(&[("i@feed2", "incident.updated")]));
+
+    // The API answers again: both updates are known by their aliases; only the resolution is new.
+    let back = snapshot(vec![incident(
+        "i",
+        vec![
+            aliased("j1", "i@feed1", "investigating", 31),
+            aliased("j2", "i@feed2", "identified", 33),
+            aliased("j3", "i@feed3", "resolved", 35),
+        ],
+    )]);
+    let c3 = detect_changes(&provider(), &c2.state, &back, at(36));
+    assert_eq!(kinds(&c3), pairs(&[("j3", "incident.resolved")]));
+    let again = detect_changes(&provider(), &c3.state, &back, at(37));
+    assert!(again.events.is_empty(), "{:?}", kinds(&again));
 }

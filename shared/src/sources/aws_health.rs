@@ -1,5 +1,6 @@
 //! AWS Health Dashboard RSS (`url` = `https://status.aws.amazon.com/rss/all.rss` or a
-//! per-service feed such as `…/rss/ec2-us-east-1.rss`), read with `feed-rs`.
+//! per-service feed such as `…/rss/ec2-us-east-1.rss`), read with `feed-rs`. The dashboard's
+//! page URLs stand for the feed of all services ([`feed_url`]).
 //!
 //! What it cannot express, and how it is handled:
 //! - items are **updates, not events**, and carry no event id: items are grouped per service
@@ -34,6 +35,9 @@ pub async fn poll(
     url: &Url,
     previous: Option<Previous<'_>>,
 ) -> Result<PollOutcome, PollError> {
+    let page_feed = feed_url(url);
+    let page_url = url;
+    let url = page_feed.as_ref().unwrap_or(url);
     let Some((bytes, validator)) = fetch_single(fetcher, url, DOCUMENT, previous, AWS_HINT).await?
     else {
         return Ok(PollOutcome::Unchanged);
@@ -48,7 +52,7 @@ pub async fn poll(
     let mut snapshot = Snapshot {
         page: PageInfo {
             name: "AWS".into(),
-            url: url.as_str().to_owned(),
+            url: page_url.as_str().to_owned(),
             ..PageInfo::default()
         },
         ..Snapshot::default()
@@ -102,6 +106,7 @@ pub async fn poll(
             status: status.clone(),
             body: item.body,
             created_at: Some(item.at),
+            alias: None,
         });
         event.status = status;
         event.updated_at = Some(item.at);
@@ -118,7 +123,35 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: page_feed.map(|feed| format!("{feed} (the RSS feed of the page)")),
     })
+}
+
+/// The feed a dashboard page URL stands for; `None` for any other URL (taken as the feed).
+///
+/// `https://status.aws.amazon.com` (the old dashboard, now a redirect to the new one) and
+/// `https://health.aws.amazon.com/health/status` (the dashboard) stand for the feed of all
+/// services, `https://status.aws.amazon.com/rss/all.rss`. On any other host a page path
+/// `…/health/status` stands for `…/rss/all.rss` on the same host (a mirror, a test server):
+/// the mapping never leads to a host the user did not name but AWS's own, and the fetcher's
+/// address checks apply to the feed URL as to any.
+pub fn feed_url(url: &Url) -> Option<Url> {
+    const ALL_SERVICES: &str = "https://status.aws.amazon.com/rss/all.rss";
+    let path = url.path().trim_end_matches('/');
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let dashboard_host = matches!(
+        host.as_str(),
+        "status.aws.amazon.com" | "health.aws.amazon.com"
+    );
+    let page_path = path.strip_suffix("/health/status");
+    if dashboard_host && (path.is_empty() || page_path.is_some()) {
+        return Url::parse(ALL_SERVICES).ok();
+    }
+    let mut feed = url.clone();
+    feed.set_path(&format!("{}/rss/all.rss", page_path?));
+    feed.set_query(None);
+    feed.set_fragment(None);
+    Some(feed)
 }
 
 struct Item {
@@ -163,5 +196,35 @@ impl Item {
             body: plain_text(&entry.summary.map(|s| s.content).unwrap_or_default()),
             link: entry.links.first().map(|l| l.href.clone()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed_of(url: &str) -> Option<String> {
+        feed_url(&Url::parse(url).unwrap()).map(String::from)
+    }
+
+    #[test]
+    fn dashboard_page_urls_stand_for_the_feed_of_all_services() {
+        let all = Some("https://status.aws.amazon.com/rss/all.rss".to_owned());
+        assert_eq!(feed_of("https://status.aws.amazon.com"), all);
+        assert_eq!(feed_of("https://status.aws.amazon.com/"), all);
+        assert_eq!(feed_of("https://health.aws.amazon.com/health/status"), all);
+        assert_eq!(feed_of("https://health.aws.amazon.com/health/status/"), all);
+        assert_eq!(feed_of("https://status.aws.amazon.com/rss/all.rss"), None);
+        assert_eq!(
+            feed_of("https://status.aws.amazon.com/rss/ec2-us-east-1.rss"),
+            None
+        );
+        // The same shape elsewhere stays on its host.
+        assert_eq!(
+            feed_of("http://127.0.0.1:8080/aws/health/status?region=eu"),
+            Some("http://127.0.0.1:8080/aws/rss/all.rss".to_owned())
+        );
+        assert_eq!(feed_of("https://status.example.com"), None);
+        assert_eq!(feed_of("https://status.example.com/health"), None);
     }
 }

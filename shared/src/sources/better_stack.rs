@@ -99,6 +99,7 @@ pub async fn poll(
                 status: open.clone(),
                 body: u.attributes.message.clone().unwrap_or_default(),
                 created_at: instant(u.attributes.published_at.as_deref()),
+                alias: None,
             })
             .collect();
         updates.sort_by_key(|u| u.created_at);
@@ -173,6 +174,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 

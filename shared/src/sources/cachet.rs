@@ -157,6 +157,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 
@@ -281,6 +282,7 @@ impl IncidentDoc {
             status: first_status,
             body: self.message,
             created_at: created,
+            alias: None,
         }];
         let mut sorted: Vec<UpdateDoc> = updates;
         sorted.sort_by_key(|u| {
@@ -294,6 +296,7 @@ impl IncidentDoc {
             status: incident_status(u.status.as_ref().map_or("", |s| s.0.as_str())),
             body: u.message,
             created_at: zoneless(u.created_at.as_deref()),
+            alias: None,
         }));
         let updated_at = zoneless(self.updated_at.as_deref());
         Incident {

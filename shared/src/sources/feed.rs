@@ -7,8 +7,9 @@
 //!   <strong>Resolved</strong> - text`) are split into updates; their dates have **no year**,
 //!   which comes from the entry's date (a month later than the entry's is the previous year);
 //!   the label gives the status ("Update" keeps the previous one); an update's id is derived
-//!   from the entry id, its date text and label. The incident id is the `/incidents/<code>`
-//!   of the entry's link, as in the JSON API. "THIS IS A SCHEDULED EVENT" entries are
+//!   from the entry id, its date text and label, and its alias from the incident code and the
+//!   minute shown, as the JSON API's update gets it (`statuspage::update_alias`). The incident
+//!   id is the `/incidents/<code>` of the entry's link, as in the JSON API. "THIS IS A SCHEDULED EVENT" entries are
 //!   maintenances.
 //! - **Other entries** are one update per version of their text: an edited entry is a new
 //!   update (id derived from the entry id and a hash of the text); the status is `resolved`
@@ -20,6 +21,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::statuspage::update_alias;
 use super::{Fetcher, PollError, PollOutcome, Previous, Validators, fetch_single, not_status_page};
 use crate::model::{Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo, Snapshot};
 use crate::render::plain_text;
@@ -37,21 +39,48 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
-    let not_a_feed = |reason: String| not_status_page(DOCUMENT, &reason, FEED_HINT);
+    let snapshot = read(DOCUMENT, &bytes, url)?.snapshot;
+    let mut validators = Validators::new();
+    validators.insert(DOCUMENT.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: None,
+    })
+}
+
+/// A feed read into a snapshot.
+pub(crate) struct FeedRead {
+    pub snapshot: Snapshot,
+    /// The feed is a Statuspage incident history (`tag:<host>,2005:/history`, "… Incident
+    /// History", entries linking to `/incidents/<code>`).
+    pub statuspage_history: bool,
+}
+
+/// Reads an RSS or Atom body fetched from `url` as `document`.
+pub(crate) fn read(document: &str, bytes: &[u8], url: &Url) -> Result<FeedRead, PollError> {
+    let not_a_feed = |reason: String| not_status_page(document, &reason, FEED_HINT);
     let first = bytes
         .iter()
         .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF);
     if first != Some(&b'<') {
         return Err(not_a_feed("the body is not XML".into()));
     }
-    let parsed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_a_feed(e.to_string()))?;
+    let parsed = feed_rs::parser::parse(bytes).map_err(|e| not_a_feed(e.to_string()))?;
+    let title = parsed
+        .title
+        .as_ref()
+        .map(|t| plain_text(&t.content))
+        .unwrap_or_default();
+    let statuspage_history = parsed.id.ends_with(":/history")
+        || title.ends_with("Incident History")
+        || parsed
+            .entries
+            .iter()
+            .any(|e| e.links.iter().any(|l| l.href.contains("/incidents/")));
     let mut snapshot = Snapshot {
         page: PageInfo {
-            name: parsed
-                .title
-                .as_ref()
-                .map(|t| feed_name(&t.content))
-                .unwrap_or_default(),
+            name: feed_name(&title),
             url: parsed
                 .links
                 .iter()
@@ -72,21 +101,18 @@ pub async fn poll(
             snapshot.incidents.push(record);
         }
     }
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
+    Ok(FeedRead {
         snapshot,
-        validators,
+        statuspage_history,
     })
 }
 
 /// "GitHub Status - Incident History" → "GitHub".
 fn feed_name(title: &str) -> String {
-    let title = plain_text(title);
     title
         .split(" Status - ")
         .next()
-        .unwrap_or(&title)
+        .unwrap_or(title)
         .trim()
         .to_owned()
 }
@@ -134,6 +160,7 @@ fn entry_record(entry: feed_rs::model::Entry) -> (Incident, bool) {
             status,
             body: text.clone(),
             created_at: entry.updated.or(entry.published),
+            alias: None,
         });
     }
     let status = updates
@@ -201,8 +228,12 @@ fn statuspage_updates(id: &str, text: &str, dated: Option<DateTime<Utc>>) -> Vec
             status: status.clone(),
             body,
             created_at: Some(at),
+            alias: None,
         });
     }
+    // The page shows each update's time: it names the update in the JSON API's terms too.
+    let shown_at: Vec<_> = updates.iter().map(|u| u.created_at).collect();
+    update_alias::assign(id, &mut updates, &shown_at);
     updates
 }
 

@@ -57,6 +57,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 
@@ -125,6 +126,7 @@ impl IncidentDoc {
                     },
                     body: u.text,
                     created_at: instant(u.created.as_deref()),
+                    alias: None,
                 }
             })
             .collect();

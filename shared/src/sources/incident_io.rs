@@ -65,6 +65,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 
@@ -154,6 +155,7 @@ impl RecordDoc {
                 status: status.clone(),
                 body: self.last_update_message.unwrap_or_default(),
                 created_at: last_at.or(started),
+                alias: None,
             });
         }
         let created_at: Option<DateTime<Utc>> =

@@ -114,6 +114,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 
@@ -236,6 +237,7 @@ impl IncidentDoc {
                 },
                 body: note.body,
                 created_at: at,
+                alias: None,
             })
             .collect();
         let updated_at = instant(self.date_updated.as_deref());

@@ -122,6 +122,7 @@ pub async fn poll(
                     },
                     body: m.details.clone().unwrap_or_default(),
                     created_at: instant(m.datetime.as_deref()),
+                    alias: None,
                 }
             })
             .collect();
@@ -192,6 +193,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 

@@ -95,6 +95,7 @@ pub async fn poll(
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
+        documents: None,
     })
 }
 
@@ -312,6 +313,7 @@ impl RecordDoc {
                 status: status.clone(),
                 body: update.description.unwrap_or_default(),
                 created_at: at,
+                alias: None,
             });
         }
         if updates.is_empty() {
@@ -320,6 +322,7 @@ impl RecordDoc {
                 status: opening.clone(),
                 body: String::new(),
                 created_at: starts,
+                alias: None,
             });
         }
         let over = ends.filter(|end| *end <= now);

@@ -1,129 +1,76 @@
-//! Atlassian Statuspage public API v2, and incident.io's Statuspage-compatible copy of it.
-//!
-//! `summary.json` only lists unresolved incidents, so resolutions and postmortems come from
-//! `incidents.json` (the 50 most recent of any status), and maintenance transitions from
-//! `scheduled-maintenances.json`. incident.io pages may not serve the maintenance document at
-//! all (404): they are then polled without maintenances rather than failing.
+//! Statuspage's JSON API v2 documents, and incident.io's compatible copy of them: their shapes
+//! and their mapping into the snapshot's records.
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use url::Url;
 
-use super::{
-    Fetched, Fetcher, PollError, PollOutcome, Previous, Validators, document_url, instant, reuse,
-};
+use super::update_alias;
 use crate::model::{
-    AffectedComponent, Component, Incident, IncidentStatus, IncidentUpdate, PageInfo, Snapshot,
+    AffectedComponent, Component, Incident, IncidentStatus, IncidentUpdate, PageInfo,
 };
+use crate::sources::{PollError, instant};
 
 pub const SUMMARY: &str = "/api/v2/summary.json";
 pub const INCIDENTS: &str = "/api/v2/incidents.json";
 pub const MAINTENANCES: &str = "/api/v2/scheduled-maintenances.json";
 
-/// Polls one page. With `previous`, documents answering 304 reuse the previous snapshot's part.
-pub async fn poll(
-    fetcher: &Fetcher,
-    base: &Url,
-    previous: Option<Previous<'_>>,
-) -> Result<PollOutcome, PollError> {
-    let validator = |doc: &str| previous.and_then(|p| p.validators.get(doc));
-    let urls = [SUMMARY, INCIDENTS, MAINTENANCES].map(|doc| document_url(base, doc));
-    let (summary, incidents, maintenances) = tokio::join!(
-        fetcher.get(&urls[0], SUMMARY, validator(SUMMARY)),
-        fetcher.get(&urls[1], INCIDENTS, validator(INCIDENTS)),
-        fetcher.get(&urls[2], MAINTENANCES, validator(MAINTENANCES)),
-    );
-    let (mut summary, mut incidents, mut maintenances) = (summary?, incidents?, maintenances?);
-    if [&summary, &incidents, &maintenances]
-        .iter()
-        .all(|f| matches!(f, Fetched::NotModified))
-        && previous.is_some()
-    {
-        return Ok(PollOutcome::Unchanged);
-    }
-    // Something changed; without the previous snapshot, unchanged documents are needed again.
-    let previous_snapshot = previous.and_then(|p| p.snapshot());
-    if previous_snapshot.is_none() {
-        for (fetched, url, doc) in [
-            (&mut summary, &urls[0], SUMMARY),
-            (&mut incidents, &urls[1], INCIDENTS),
-            (&mut maintenances, &urls[2], MAINTENANCES),
-        ] {
-            if matches!(fetched, Fetched::NotModified) {
-                *fetched = fetcher.get(url, doc, None).await?;
-            }
-        }
-    }
-
-    let base_text = base.as_str().trim_end_matches('/');
-    let mut validators = Validators::new();
-    let mut snapshot = Snapshot::default();
-
-    match summary {
-        Fetched::Body { bytes, validator } => {
-            let doc: SummaryDoc = parse_document(SUMMARY, &bytes)?;
-            snapshot.page = doc.page.into_page(doc.status);
-            snapshot.components = doc
-                .components
-                .into_iter()
-                .map(ComponentDoc::into_component)
-                .collect();
-            validators.insert(SUMMARY.to_owned(), validator);
-        }
-        Fetched::NotModified => reuse(previous, SUMMARY, &mut validators, |prev| {
-            snapshot.page = prev.page.clone();
-            snapshot.components = prev.components.clone();
-        })?,
-        Fetched::NotFound => return Err(not_a_statuspage(SUMMARY, "HTTP 404")),
-    }
-
-    match incidents {
-        Fetched::Body { bytes, validator } => {
-            let doc: IncidentsDoc = parse_document(INCIDENTS, &bytes)?;
-            snapshot.incidents = doc
-                .incidents
-                .into_iter()
-                .map(|i| i.into_incident(base_text))
-                .collect();
-            validators.insert(INCIDENTS.to_owned(), validator);
-        }
-        Fetched::NotModified => reuse(previous, INCIDENTS, &mut validators, |prev| {
-            snapshot.incidents = prev.incidents.clone();
-        })?,
-        Fetched::NotFound => return Err(not_a_statuspage(INCIDENTS, "HTTP 404")),
-    }
-
-    match maintenances {
-        Fetched::Body { bytes, validator } => {
-            let doc: MaintenancesDoc = parse_document(MAINTENANCES, &bytes)?;
-            snapshot.maintenances = doc
-                .scheduled_maintenances
-                .into_iter()
-                .map(|m| m.into_incident(base_text))
-                .collect();
-            validators.insert(MAINTENANCES.to_owned(), validator);
-        }
-        Fetched::NotModified => reuse(previous, MAINTENANCES, &mut validators, |prev| {
-            snapshot.maintenances = prev.maintenances.clone();
-        })?,
-        // incident.io's compatible API: no maintenance document.
-        Fetched::NotFound => {}
-    }
-
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-    })
-}
-
 const HINT: &str = "is this a Statuspage-compatible page?";
 
-fn not_a_statuspage(document: &str, reason: &str) -> PollError {
-    super::not_status_page(document, reason, HINT)
+pub(super) fn not_a_statuspage(document: &str, reason: &str) -> PollError {
+    crate::sources::not_status_page(document, reason, HINT)
 }
 
 fn parse_document<T: DeserializeOwned>(document: &str, bytes: &[u8]) -> Result<T, PollError> {
-    super::parse_json(document, bytes, HINT)
+    crate::sources::parse_json(document, bytes, HINT)
+}
+
+/// `summary.json`: the page, every component and, on Atlassian pages, the open incidents and
+/// the upcoming or running maintenances (incident.io may leave those two keys out).
+pub(super) struct Summary {
+    pub page: PageInfo,
+    pub components: Vec<Component>,
+    pub open_incidents: Option<Vec<Incident>>,
+    pub active_maintenances: Option<Vec<Incident>>,
+}
+
+pub(super) fn read_summary(bytes: &[u8], base: &str) -> Result<Summary, PollError> {
+    let doc: SummaryDoc = parse_document(SUMMARY, bytes)?;
+    // Records are read only when a poll needs them (a page without incidents.json); a summary
+    // whose records this version cannot read is still a summary.
+    let records = |value: Option<serde_json::Value>| {
+        let docs: Vec<IncidentDoc> = serde_json::from_value(value?).ok()?;
+        Some(docs.into_iter().map(|d| d.into_incident(base)).collect())
+    };
+    Ok(Summary {
+        page: doc.page.into_page(doc.status),
+        components: doc
+            .components
+            .into_iter()
+            .map(ComponentDoc::into_component)
+            .collect(),
+        open_incidents: records(doc.incidents),
+        active_maintenances: records(doc.scheduled_maintenances),
+    })
+}
+
+/// `incidents.json`: the 50 most recent incidents.
+pub(super) fn read_incidents(bytes: &[u8], base: &str) -> Result<Vec<Incident>, PollError> {
+    let doc: IncidentsDoc = parse_document(INCIDENTS, bytes)?;
+    Ok(doc
+        .incidents
+        .into_iter()
+        .map(|i| i.into_incident(base))
+        .collect())
+}
+
+/// `scheduled-maintenances.json`: the 50 most recent maintenances.
+pub(super) fn read_maintenances(bytes: &[u8], base: &str) -> Result<Vec<Incident>, PollError> {
+    let doc: MaintenancesDoc = parse_document(MAINTENANCES, bytes)?;
+    Ok(doc
+        .scheduled_maintenances
+        .into_iter()
+        .map(|m| m.into_incident(base))
+        .collect())
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +78,8 @@ struct SummaryDoc {
     page: PageDoc,
     status: Option<StatusDoc>,
     components: Vec<ComponentDoc>,
+    incidents: Option<serde_json::Value>,
+    scheduled_maintenances: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,19 +187,26 @@ impl IncidentDoc {
         let status = IncidentStatus::from(self.status);
         // Sources list updates newest first, but that is not contractual: reverse, then sort
         // by time, so equal timestamps keep the source's relative order.
-        let mut updates: Vec<IncidentUpdate> = self
+        let mut updates: Vec<(IncidentUpdate, _)> = self
             .incident_updates
             .unwrap_or_default()
             .into_iter()
             .rev()
-            .map(|u| IncidentUpdate {
-                id: u.id,
-                status: u.status.into(),
-                body: u.body.unwrap_or_default(),
-                created_at: instant(u.created_at.as_deref()).or(instant(u.display_at.as_deref())),
+            .map(|u| {
+                let created_at = instant(u.created_at.as_deref());
+                let display_at = instant(u.display_at.as_deref());
+                let update = IncidentUpdate {
+                    id: u.id,
+                    status: u.status.into(),
+                    body: u.body.unwrap_or_default(),
+                    created_at: created_at.or(display_at),
+                    alias: None,
+                };
+                (update, display_at.or(created_at))
             })
             .collect();
-        updates.sort_by_key(|u| u.created_at);
+        updates.sort_by_key(|(u, _)| u.created_at);
+        let (mut updates, shown_at): (Vec<IncidentUpdate>, Vec<_>) = updates.into_iter().unzip();
         if status == IncidentStatus::Postmortem
             && let Some(body) = self.postmortem_body.filter(|b| !b.trim().is_empty())
             && !updates
@@ -264,8 +220,12 @@ impl IncidentDoc {
                 body,
                 created_at: instant(self.postmortem_published_at.as_deref())
                     .or(instant(self.updated_at.as_deref())),
+                alias: None,
             });
         }
+        let mut shown_at = shown_at;
+        shown_at.resize(updates.len(), None);
+        update_alias::assign(&self.id, &mut updates, &shown_at);
         Incident {
             url: Some(format!("{base}/incidents/{}", self.id)),
             id: self.id,
@@ -296,8 +256,11 @@ impl IncidentDoc {
 mod tests {
     use chrono::{TimeZone, Utc};
 
+    use url::Url;
+
     use super::*;
     use crate::model::{ComponentStatus, Impact};
+    use crate::sources::document_url;
 
     const INCIDENTS_DOC: &str = r#"{"page":{"id":"kctbh9vrtdwd","name":"GitHub","url":"https://www.githubstatus.com","time_zone":"America/Tijuana","updated_at":"2026-11-20T02:14:09.407-08:00"},
       "incidents":[{"id":"abc123def456","name":"Disruption with some GitHub services","status":"resolved","impact":"minor",
