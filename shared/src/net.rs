@@ -9,6 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
@@ -71,15 +72,42 @@ pub fn check_url_host(url: &Url) -> Result<(), PrivateTargetError> {
     Ok(())
 }
 
-/// Resolves with the system resolver and drops private addresses.
-struct PublicOnlyResolver;
+/// How a host name becomes addresses: the system resolver in the product, a scripted one in
+/// tests (DNS rebinding cannot be staged with the system's).
+pub trait Lookup: Send + Sync + 'static {
+    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>>;
+}
 
-impl Resolve for PublicOnlyResolver {
+/// The system resolver.
+pub struct SystemLookup;
+
+impl Lookup for SystemLookup {
+    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) })
+    }
+}
+
+/// Resolves, then drops private addresses; a name with only private ones is refused. Every
+/// new connection resolves again, so a name that answers public, then private (DNS
+/// rebinding), is refused the second time instead of reaching the private address.
+pub struct PublicOnlyResolver<L> {
+    lookup: Arc<L>,
+}
+
+impl<L: Lookup> PublicOnlyResolver<L> {
+    pub fn new(lookup: L) -> PublicOnlyResolver<L> {
+        PublicOnlyResolver {
+            lookup: Arc::new(lookup),
+        }
+    }
+}
+
+impl<L: Lookup> Resolve for PublicOnlyResolver<L> {
     fn resolve(&self, name: Name) -> Resolving {
+        let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs = lookup.lookup(host.clone()).await?;
             let public: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()
@@ -94,7 +122,6 @@ impl Resolve for PublicOnlyResolver {
     }
 }
 
-/// Timeouts shared by every outbound request.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
     pub connect_timeout: Duration,
@@ -128,7 +155,7 @@ pub fn client_builder(allow_private: bool, limits: HttpLimits) -> reqwest::Clien
     if allow_private {
         builder
     } else {
-        builder.dns_resolver(Arc::new(PublicOnlyResolver))
+        builder.dns_resolver(Arc::new(PublicOnlyResolver::new(SystemLookup)))
     }
 }
 
@@ -174,5 +201,51 @@ mod tests {
         let err = client.get("http://localhost:9/").send().await.unwrap_err();
         let chain = crate::sources::error_chain(&err);
         assert!(chain.contains("allow_private_targets"), "{chain}");
+    }
+
+    /// A name that answers a public address first and a private one after (DNS rebinding).
+    struct Rebinding(std::sync::atomic::AtomicUsize);
+
+    impl Lookup for Rebinding {
+        fn lookup(&self, _host: String) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> {
+            let call = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let ip = if call == 0 {
+                "93.184.216.34"
+            } else {
+                "127.0.0.1"
+            };
+            Box::pin(async move { Ok(vec![SocketAddr::new(ip.parse().unwrap(), 0)]) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_rebound_to_a_private_address_is_refused() {
+        use std::str::FromStr;
+        let resolver = PublicOnlyResolver::new(Rebinding(Default::default()));
+        let name = || Name::from_str("rebind.test").unwrap();
+        let first: Vec<SocketAddr> = resolver.resolve(name()).await.unwrap().collect();
+        assert_eq!(first, ["93.184.216.34:0".parse().unwrap()]);
+        let second = resolver.resolve(name()).await.err().expect("refused");
+        assert!(second.to_string().contains("rebind.test"), "{second}");
+
+        // Through a real client: the connection to the rebound name is never made.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(PublicOnlyResolver::new(Rebinding(1.into()))))
+            .build()
+            .unwrap();
+        let err = client
+            .get(format!("http://rebind.test:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        let chain = crate::sources::error_chain(&err);
+        assert!(chain.contains("private"), "{chain}");
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(
+            accepted.is_err(),
+            "a connection reached the private address"
+        );
     }
 }
