@@ -240,8 +240,13 @@ async fn run(config_path: PathBuf, once: bool) -> Result<()> {
     }
     let store = Store::open(&config.settings.state)?;
     let watcher = Watcher::new(&config, store, &clients(&config).await);
+    let state = config.settings.state.display().to_string();
     if once {
-        watcher.run_cycle().await?;
+        // A store error (a full disk, a corrupt page) names the file it is about.
+        watcher
+            .run_cycle()
+            .await
+            .with_context(|| format!("state file {state}"))?;
         return Ok(());
     }
 
@@ -258,7 +263,7 @@ async fn run(config_path: PathBuf, once: bool) -> Result<()> {
         // A signal during a cycle lets it finish: state and outbox stay consistent either way,
         // but finishing avoids re-sending what is in flight.
         if let Err(err) = watcher.run_cycle().await {
-            error!(error = %err, "cycle failed");
+            error!(error = %err, state = %state, "cycle failed");
         }
         if stop.load(Ordering::SeqCst) {
             break;

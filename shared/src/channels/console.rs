@@ -22,9 +22,6 @@ impl Console {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", build_line(&event))
             .and_then(|()| out.flush())
-            .map_err(|e| SendError::Transient {
-                reason: format!("stdout: {e}"),
-                retry_after: None,
-            })
+            .map_err(|e| SendError::transient(format!("stdout: {e}"), None))
     }
 }

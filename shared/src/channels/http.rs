@@ -145,9 +145,12 @@ impl Poster {
         }
         let mut response = request.body(body).send().await.map_err(|e| {
             // `without_url`: the URL is a credential and must not reach logs.
+            let timed_out = e.is_timeout();
             let reason = error_chain(&e.without_url());
             if reason.contains("allow_private_targets") {
                 SendError::gone(reason, None, None)
+            } else if timed_out {
+                SendError::timed_out(reason)
             } else {
                 SendError::transient(reason, None)
             }

@@ -46,6 +46,9 @@ pub enum SendError {
     Transient {
         reason: String,
         retry_after: Option<Duration>,
+        /// The destination did not answer in time: retried in a later run, not within this
+        /// one, so a destination that hangs costs one timeout per run, not one per attempt.
+        timed_out: bool,
     },
     /// Retrying cannot help: dead-lettered. `disable` marks the destination itself as broken
     /// (deleted webhook, archived channel, revoked token), not just this message.
@@ -63,7 +66,28 @@ impl SendError {
         SendError::Transient {
             reason: reason.into(),
             retry_after,
+            timed_out: false,
         }
+    }
+
+    /// No answer within the send timeout.
+    pub fn timed_out(reason: impl Into<String>) -> SendError {
+        SendError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+            timed_out: true,
+        }
+    }
+
+    /// Whether retrying within this run is worth it (see [`SendError::timed_out`]).
+    pub fn retry_in_this_run(&self) -> bool {
+        matches!(
+            self,
+            SendError::Transient {
+                timed_out: false,
+                ..
+            }
+        )
     }
 
     /// A message the destination refused (a payload problem): dead-letter it, keep sending.

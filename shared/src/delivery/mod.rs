@@ -9,8 +9,9 @@
 //! 2. dedupe: the outbox only holds deliveries without a 2xx (the Lambda checks its delivery
 //!    log), so a sent event is never resent;
 //! 3. send with retry classification: the destination's rate limiter, then transient
-//!    failures (5xx, timeouts, 429) retried with exponential backoff and full jitter,
-//!    honouring Retry-After, within a per-run retry budget; permanent ones are not retried;
+//!    failures (5xx, connection errors, 429) retried with exponential backoff and full jitter,
+//!    honouring Retry-After, within a per-run retry budget; a timeout is retried in the next
+//!    run (a destination that hangs costs one timeout per run); permanent ones are not retried;
 //! 4. record: sent after a 2xx, dead-lettered (with the response) on a permanent failure,
 //!    left pending otherwise.
 //!
@@ -130,7 +131,7 @@ pub async fn send_with_retry(
         .retry(backoff)
         .sleep(tokio::time::sleep)
         .when(|err: &SendError| {
-            err.is_transient()
+            err.retry_in_this_run()
                 && err
                     .retry_after()
                     .is_none_or(|d| d <= policy.max_retry_after)

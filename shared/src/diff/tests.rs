@@ -563,3 +563,28 @@ fn an_update_read_through_another_channel_is_not_announced_again() {
     let again = detect_changes(&provider(), &c3.state, &back, at(37));
     assert!(again.events.is_empty(), "{:?}", kinds(&again));
 }
+
+#[test]
+fn a_clock_that_jumps_back_announces_nothing_again() {
+    let open = snapshot(vec![incident(
+        "i1",
+        vec![update("u1", "investigating", 40)],
+    )]);
+    let base = detect_changes(&provider(), &ProviderState::default(), &open, at(50));
+    assert_eq!(kinds(&base), [("u1".to_owned(), "incident.created")]);
+    // The machine's clock goes back twenty minutes, then forty: the same page is no news.
+    let back = detect_changes(&provider(), &base.state, &open, at(30));
+    assert!(back.events.is_empty(), "{:?}", kinds(&back));
+    let further = detect_changes(&provider(), &back.state, &open, at(10));
+    assert!(further.events.is_empty(), "{:?}", kinds(&further));
+    // A record absent while the clock is behind is kept, not forgotten and re-announced.
+    let absent = detect_changes(&provider(), &further.state, &snapshot(vec![]), at(5));
+    let again = detect_changes(&provider(), &absent.state, &open, at(6));
+    assert!(again.events.is_empty(), "{:?}", kinds(&again));
+    // What is new is still announced, once.
+    let mut next = open.clone();
+    next.incidents[0].updates.push(update("u2", "resolved", 41));
+    next.incidents[0].status = "resolved".into();
+    let resolved = detect_changes(&provider(), &again.state, &next, at(7));
+    assert_eq!(kinds(&resolved), [("u2".to_owned(), "incident.resolved")]);
+}
