@@ -136,6 +136,40 @@ async fn a_full_disk_keeps_the_state_and_the_next_run_delivers_once() {
     assert_eq!(s.receiver.delivered().len(), 1, "never twice");
 }
 
+/// Makes a file unwritable even for root (the tests run as root, which ignores mode bits):
+/// the immutable attribute, as `chattr +i` sets it.
+fn set_immutable(path: &Path, immutable: bool) {
+    let flag = if immutable { "+i" } else { "-i" };
+    let status = std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(path)
+        .status()
+        .expect("chattr (e2fsprogs) runs");
+    assert!(status.success(), "chattr {flag} {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_state_file_is_one_error_and_is_left_as_it_was() {
+    let mut s = setup("").await;
+    assert!(run_once(&s.config).await.status.success());
+    let state = s.work.path("state.db");
+    let before = digest(&state);
+    s.open_incident("Delayed email delivery");
+    set_immutable(&state, true);
+    let out = run_once(&s.config).await;
+    set_immutable(&state, false);
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "one error line:\n{err}");
+    assert!(err.contains("state.db"), "names the file: {err}");
+    assert_eq!(digest(&state), before);
+    assert!(s.receiver.received().is_empty());
+
+    assert!(run_once(&s.config).await.status.success());
+    assert_eq!(s.receiver.delivered_types(), ["incident.created"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_file_in_use_by_another_watcher_is_refused() {
     let s = setup("").await;
