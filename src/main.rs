@@ -11,7 +11,7 @@ use statusrelay_core::channels::Clients;
 use statusrelay_core::config::{ChannelConfig, Config, ssm_references};
 use statusrelay_core::delivery::test_route::send_test;
 use statusrelay_core::model::Snapshot;
-use statusrelay_core::net::HttpLimits;
+use statusrelay_core::net::{HttpLimits, PRIVATE_HINT};
 use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, detect_and_poll};
 use statusrelay_core::store::Store;
 use statusrelay_core::watcher::Watcher;
@@ -109,15 +109,24 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
+    // At the default level only statusrelay speaks: rustls logs its own ERROR line for a
+    // certificate it refuses, before the one-line error statusrelay gives anyway.
     let filter = tracing_subscriber::EnvFilter::try_from_env("STATUSRELAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls=off"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(use_colour())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
+fn use_colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 async fn dispatch(command: Command) -> Result<()> {
@@ -305,6 +314,13 @@ async fn check(url: &str, json: bool, allow_private: bool) -> Result<()> {
     let fetcher = Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
     let (platform, outcome) = detect_and_poll(&fetcher, &base, None)
         .await
+        // `check` takes no config: point at its own flag, not the setting.
+        .map_err(|e| {
+            anyhow::anyhow!(
+                e.to_string()
+                    .replace(PRIVATE_HINT, "pass --allow-private to allow it")
+            )
+        })
         .with_context(|| format!("{url}: not readable as a status page"))?;
     let (snapshot, documents) = match outcome {
         PollOutcome::Fetched {

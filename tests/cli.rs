@@ -82,10 +82,27 @@ async fn private_targets_need_explicit_permission() {
     let server = StatusServer::start().await;
     let out = statusrelay(&["check", &server.url("x")]).await;
     assert!(!out.status.success());
+    // Its own flag: `check` reads no config, so the setting would be no help.
+    let err = stderr(&out);
+    assert!(err.contains("pass --allow-private"), "{err}");
+    assert!(!err.contains("allow_private_targets"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_plain_text_unless_on_a_terminal() {
+    let work = Workspace::new();
+    let server = StatusServer::start().await;
+    let path = work.write_config(&format!(
+        "[settings]\nstate = \"state.db\"\nallow_private_targets = true\n\n[[providers]]\nid = \"down\"\nurl = \"{}\"\nplatform = \"statuspage\"\n",
+        server.url("missing")
+    ));
+    // stderr is a pipe here: no ANSI escape codes, with or without NO_COLOR.
+    let out = statusrelay(&["run", "--once", "--config", path.to_str().unwrap()]).await;
+    let err = stderr(&out);
+    assert!(err.contains("poll failed"), "{err}");
     assert!(
-        stderr(&out).contains("allow_private_targets"),
-        "{}",
-        stderr(&out)
+        !err.contains('\x1b'),
+        "colour codes in a piped log: {err:?}"
     );
 }
 

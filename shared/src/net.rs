@@ -13,10 +13,11 @@ use futures::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
+/// How a config allows private targets; `check` says its own flag instead.
+pub const PRIVATE_HINT: &str = "set settings.allow_private_targets = true to allow it";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{target} is a private, loopback or link-local address; set settings.allow_private_targets = true to allow it"
-)]
+#[error("{target} is a private, loopback or link-local address; {PRIVATE_HINT}")]
 pub struct PrivateTargetError {
     pub target: String,
 }
