@@ -1,5 +1,7 @@
 //! The `statusrelay` command: the local watcher and its tools.
 
+mod status;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -58,6 +60,15 @@ enum Command {
         /// Allow loopback and private addresses (for testing local pages).
         #[arg(long)]
         allow_private: bool,
+    },
+    /// Show every configured provider's overall state, worst first, from the state file
+    /// (also while a watcher runs on it).
+    Status {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print the overview as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check a configuration file and exit.
     Validate {
@@ -137,6 +148,7 @@ async fn dispatch(command: Command) -> Result<()> {
             json,
             allow_private,
         } => check(&url, json, allow_private).await,
+        Command::Status { config, json } => status::status(&config, json),
         Command::Validate { config } => {
             let config = load_config(&config).await?;
             for warning in &config.warnings {

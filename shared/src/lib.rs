@@ -15,12 +15,15 @@ pub mod diff;
 pub mod event;
 pub mod model;
 pub mod net;
+pub mod overview;
 pub mod render;
 pub mod routing;
 pub mod signing;
 pub mod sources;
 #[cfg(feature = "ssm")]
 pub mod ssm;
+#[cfg(feature = "sqlite")]
+pub mod state_reader;
 #[cfg(feature = "sqlite")]
 pub mod store;
 pub mod stream;
