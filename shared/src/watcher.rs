@@ -20,8 +20,6 @@ use crate::sources::{
 };
 use crate::store::{PollCommit, Store, StoreError};
 
-/// Finished events are kept this long in the store for inspection.
-const KEEP_EVENTS_DAYS: i64 = 30;
 /// Most polls committed in one transaction (those that finished together).
 const COMMIT_BATCH: usize = 64;
 
@@ -42,6 +40,8 @@ pub struct Watcher {
     fetcher: Fetcher,
     dispatcher: Dispatcher,
     store: Arc<Store>,
+    /// Delivered events older than this are pruned (settings.retention).
+    retention: Duration,
 }
 
 impl Watcher {
@@ -60,6 +60,7 @@ impl Watcher {
             providers: config.providers.iter().cloned().map(Arc::new).collect(),
             routes: config.routes.clone(),
             concurrency: config.settings.concurrency,
+            retention: Duration::from_std(config.settings.retention).unwrap_or(Duration::MAX),
             fetcher: Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES),
             dispatcher: Dispatcher::new(
                 &config.destinations,
@@ -82,7 +83,7 @@ impl Watcher {
             providers: self.providers.len(),
             ..CycleReport::default()
         };
-        self.store.prune(Duration::days(KEEP_EVENTS_DAYS))?;
+        self.store.prune(self.retention)?;
 
         // Polls are committed as soon as they are done, so a kill mid-cycle keeps finished
         // work; those that finish together share one transaction (one fsync instead of one

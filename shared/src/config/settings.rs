@@ -1,5 +1,5 @@
-//! `[settings]`: where state lives, how often and how widely to poll, and when chat
-//! destinations get one digest instead of a flood.
+//! `[settings]`: where state lives and how long it keeps history, how often and how widely to
+//! poll, and when chat destinations get one digest instead of a flood.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +20,8 @@ pub struct Settings {
     /// A chat destination that would get more than this many events from one provider in one
     /// poll gets one digest message instead (webhooks, SNS and PagerDuty still get each one).
     pub digest_after: usize,
+    /// How long delivered events (the history) are kept in the state file.
+    pub retention: Duration,
 }
 
 #[derive(Deserialize)]
@@ -31,6 +33,7 @@ pub(super) struct RawSettings {
     allow_private_targets: bool,
     concurrency: Option<Spanned<i64>>,
     digest_after: Option<Spanned<i64>>,
+    retention: Option<Spanned<String>>,
 }
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
@@ -40,6 +43,8 @@ pub const DEFAULT_CONCURRENCY: usize = 128;
 /// Five events from one provider in one poll is an ordinary busy update (an incident opened
 /// with its components); forty is a page migration or a backfill, which nobody reads one by one.
 pub const DEFAULT_DIGEST_AFTER: usize = 5;
+/// A quarter of history: enough to look back on an incident and its postmortem.
+const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 pub(super) fn build(
     settings: Option<&RawSettings>,
@@ -59,21 +64,20 @@ pub(super) fn build(
     } else {
         state
     };
-    let interval = match settings.and_then(|s| s.interval.as_ref()) {
-        Some(raw) => {
-            let interval = humantime::parse_duration(raw.get_ref()).map_err(|e| {
-                at.error(
-                    raw.span(),
-                    format!("settings.interval: {e} (write a duration such as \"60s\" or \"5m\")"),
-                )
-            })?;
-            if interval < Duration::from_secs(1) {
-                return Err(at.error(raw.span(), "settings.interval: must be at least 1s"));
-            }
-            interval
-        }
-        None => DEFAULT_INTERVAL,
-    };
+    let interval = duration(
+        settings.and_then(|s| s.interval.as_ref()),
+        "settings.interval",
+        Duration::from_secs(1),
+        at,
+    )?
+    .unwrap_or(DEFAULT_INTERVAL);
+    let retention = duration(
+        settings.and_then(|s| s.retention.as_ref()),
+        "settings.retention",
+        Duration::from_secs(24 * 3600),
+        at,
+    )?
+    .unwrap_or(DEFAULT_RETENTION);
     let concurrency = bounded(
         settings.and_then(|s| s.concurrency.as_ref()),
         "settings.concurrency",
@@ -94,7 +98,36 @@ pub(super) fn build(
         allow_private_targets,
         concurrency,
         digest_after,
+        retention,
     })
+}
+
+/// A humantime duration setting of at least `min`, or an error at its place.
+fn duration(
+    raw: Option<&Spanned<String>>,
+    field: &str,
+    min: Duration,
+    at: &Locator,
+) -> Result<Option<Duration>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let value = humantime::parse_duration(raw.get_ref()).map_err(|e| {
+        at.error(
+            raw.span(),
+            format!("{field}: {e} (write a duration such as \"60s\", \"5m\" or \"90d\")"),
+        )
+    })?;
+    if value < min {
+        return Err(at.error(
+            raw.span(),
+            format!(
+                "{field}: must be at least {}",
+                humantime::format_duration(min)
+            ),
+        ));
+    }
+    Ok(Some(value))
 }
 
 /// A whole number setting within `range`, or an error at its place.
@@ -123,6 +156,27 @@ mod tests {
     use std::path::Path;
 
     use crate::config::{Config, DEFAULT_DIGEST_AFTER};
+
+    #[test]
+    fn retention_is_a_duration_of_a_day_or_more() {
+        let parse = |text: &str| Config::parse(Path::new("sr.toml"), text);
+        assert_eq!(
+            parse("").unwrap().settings.retention,
+            std::time::Duration::from_secs(90 * 86_400)
+        );
+        assert_eq!(
+            parse("[settings]\nretention = \"30d\"\n")
+                .unwrap()
+                .settings
+                .retention,
+            std::time::Duration::from_secs(30 * 86_400)
+        );
+        let err = parse("[settings]\nretention = \"1h\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "sr.toml:2:13: settings.retention: must be at least 1day"
+        );
+    }
 
     #[test]
     fn digest_after_defaults_and_is_bounded() {
