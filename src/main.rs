@@ -2,6 +2,7 @@
 
 mod status;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use statusrelay_core::net::{HttpLimits, PRIVATE_HINT};
 use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, detect_and_poll};
 use statusrelay_core::store::Store;
 use statusrelay_core::watcher::Watcher;
+use statusrelay_core::web::{self, Heartbeat, WebState};
 use tokio::sync::Notify;
 use tracing::{error, info, warn};
 
@@ -49,6 +51,11 @@ enum Command {
         /// Run one cycle, then exit.
         #[arg(long)]
         once: bool,
+        /// Serve the read side (health, JSON API) on this address while watching, e.g.
+        /// 127.0.0.1:8080; overrides settings.listen. Anything but loopback needs
+        /// settings.http_token.
+        #[arg(long, conflicts_with = "once")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Show a status page's components, open incidents and maintenances.
     Check {
@@ -142,7 +149,11 @@ fn use_colour() -> bool {
 
 async fn dispatch(command: Command) -> Result<()> {
     match command {
-        Command::Run { config, once } => run(config, once).await,
+        Command::Run {
+            config,
+            once,
+            listen,
+        } => run(config, once, listen).await,
         Command::Check {
             url,
             json,
@@ -254,7 +265,7 @@ async fn test_route(name: &str, config_path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-async fn run(config_path: PathBuf, once: bool) -> Result<()> {
+async fn run(config_path: PathBuf, once: bool, listen: Option<SocketAddr>) -> Result<()> {
     let config = load_config(&config_path).await?;
     for warning in &config.warnings {
         warn!("{warning}");
@@ -271,6 +282,10 @@ async fn run(config_path: PathBuf, once: bool) -> Result<()> {
         return Ok(());
     }
 
+    let heartbeat = Arc::new(Heartbeat::new(config.settings.interval));
+    if let Some(addr) = listen.or(config.settings.listen) {
+        serve_read_side(&config, addr, heartbeat.clone()).await?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     spawn_signal_listener(stop.clone(), wake.clone())?;
@@ -283,8 +298,9 @@ async fn run(config_path: PathBuf, once: bool) -> Result<()> {
     loop {
         // A signal during a cycle lets it finish: state and outbox stay consistent either way,
         // but finishing avoids re-sending what is in flight.
-        if let Err(err) = watcher.run_cycle().await {
-            error!(error = %err, state = %state, "cycle failed");
+        match watcher.run_cycle().await {
+            Ok(_) => heartbeat.beat(),
+            Err(err) => error!(error = %err, state = %state, "cycle failed"),
         }
         if stop.load(Ordering::SeqCst) {
             break;
@@ -298,6 +314,35 @@ async fn run(config_path: PathBuf, once: bool) -> Result<()> {
         }
     }
     info!("stopped");
+    Ok(())
+}
+
+/// Binds the read side and serves it beside the watch loop. A bind failure (address in use)
+/// stops `run` before it starts watching, with the address in the error.
+async fn serve_read_side(
+    config: &Config,
+    addr: SocketAddr,
+    heartbeat: Arc<Heartbeat>,
+) -> Result<()> {
+    if let Some(why) = config.settings.refuse_listen(addr) {
+        bail!("--listen {why}");
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    let state = Arc::new(WebState {
+        state_path: config.settings.state.clone(),
+        providers: config.providers.clone(),
+        token: config.settings.http_token.clone(),
+        heartbeat,
+    });
+    info!(url = %web::display_url(bound), "serving the read side");
+    tokio::spawn(async move {
+        if let Err(err) = web::serve(listener, state).await {
+            error!(error = %err, "the read side stopped");
+        }
+    });
     Ok(())
 }
 

@@ -331,7 +331,8 @@ impl Config {
             }
         })?;
 
-        let settings = settings::build(raw.settings.as_ref(), path, &at)?;
+        let secrets_for_settings = (scope == Scope::Everything).then_some(secrets);
+        let settings = settings::build(raw.settings.as_ref(), path, &at, secrets_for_settings)?;
         let allow_private_targets = settings.allow_private_targets;
 
         let mut providers = Vec::with_capacity(raw.providers.len());

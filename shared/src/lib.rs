@@ -29,3 +29,5 @@ pub mod store;
 pub mod stream;
 #[cfg(feature = "sqlite")]
 pub mod watcher;
+#[cfg(feature = "web")]
+pub mod web;

@@ -1,13 +1,14 @@
 //! `[settings]`: where state lives and how long it keeps history, how often and how widely to
 //! poll, and when chat destinations get one digest instead of a flood.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{ConfigError, Locator};
+use super::{ConfigError, Locator, Secrets};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -22,6 +23,23 @@ pub struct Settings {
     pub digest_after: usize,
     /// How long delivered events (the history) are kept in the state file.
     pub retention: Duration,
+    /// Where `run` serves its read side (health, JSON API); `run --listen` overrides it.
+    pub listen: Option<SocketAddr>,
+    /// Required to serve on anything but loopback: `Authorization: Bearer <token>` or
+    /// `?token=`. `None` also when the config was read without its secrets (`status`).
+    pub http_token: Option<String>,
+}
+
+impl Settings {
+    /// Why serving on `addr` is refused, if it is: any address but loopback needs a token, or
+    /// everyone on the network could read (and later act on) the watcher.
+    pub fn refuse_listen(&self, addr: SocketAddr) -> Option<String> {
+        (!addr.ip().is_loopback() && self.http_token.is_none()).then(|| {
+            format!(
+                "{addr} is not a loopback address: set settings.http_token so only holders of the token are served"
+            )
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -34,6 +52,8 @@ pub(super) struct RawSettings {
     concurrency: Option<Spanned<i64>>,
     digest_after: Option<Spanned<i64>>,
     retention: Option<Spanned<String>>,
+    listen: Option<Spanned<String>>,
+    http_token: Option<Spanned<String>>,
 }
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
@@ -46,10 +66,13 @@ pub const DEFAULT_DIGEST_AFTER: usize = 5;
 /// A quarter of history: enough to look back on an incident and its postmortem.
 const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
+/// `secrets`: how to resolve `env:`/`ssm:` values; `None` reads the config without them (the
+/// token is then left unset).
 pub(super) fn build(
     settings: Option<&RawSettings>,
     path: &Path,
     at: &Locator,
+    secrets: Option<&Secrets>,
 ) -> Result<Settings, ConfigError> {
     let allow_private_targets = settings.is_some_and(|s| s.allow_private_targets);
     let state = match settings.and_then(|s| s.state.as_ref()) {
@@ -92,14 +115,52 @@ pub(super) fn build(
         at,
     )?
     .unwrap_or(DEFAULT_DIGEST_AFTER);
-    Ok(Settings {
+    let listen = match settings.and_then(|s| s.listen.as_ref()) {
+        Some(raw) => Some(raw.get_ref().parse::<SocketAddr>().map_err(|_| {
+            at.error(
+                raw.span(),
+                format!(
+                    "settings.listen: {:?} is not an address and port such as \"127.0.0.1:8080\"",
+                    raw.get_ref()
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let http_token = match (settings.and_then(|s| s.http_token.as_ref()), secrets) {
+        (Some(raw), Some(secrets)) => {
+            let token = secrets
+                .resolve(raw.get_ref())
+                .map_err(|m| at.error(raw.span(), format!("settings.http_token: {m}")))?;
+            if token.len() < 16 {
+                return Err(at.error(
+                    raw.span(),
+                    "settings.http_token: must be at least 16 characters",
+                ));
+            }
+            Some(token)
+        }
+        _ => None,
+    };
+    let built = Settings {
         state,
         interval,
         allow_private_targets,
         concurrency,
         digest_after,
         retention,
-    })
+        listen,
+        http_token,
+    };
+    if let (Some(addr), Some(raw), Some(_)) = (
+        built.listen,
+        settings.and_then(|s| s.listen.as_ref()),
+        secrets,
+    ) && let Some(why) = built.refuse_listen(addr)
+    {
+        return Err(at.error(raw.span(), format!("settings.listen: {why}")));
+    }
+    Ok(built)
 }
 
 /// A humantime duration setting of at least `min`, or an error at its place.
