@@ -2,6 +2,7 @@
 //! requests and can misbehave, and a webhook receiver with a scripted answer plan.
 #![allow(dead_code)]
 
+pub mod aws_cloud;
 pub mod fixture;
 pub mod fleet;
 pub mod lambda;
