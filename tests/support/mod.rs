@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod aws_cloud;
+pub mod fault_proxy;
 pub mod fixture;
 pub mod fleet;
 pub mod lambda;
