@@ -315,6 +315,33 @@ async fn a_delivery_log_failure_mid_batch_names_the_first_record_to_retry() {
     scene.assert_each_delivered_once(4);
 }
 
+/// The delivery log write after a 2xx fails past the SDK's retries. The event got through:
+/// failing its record would make Lambda send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_log_write_failing_after_the_send_does_not_resend_the_event() {
+    let mut scene = Scene::start(false).await;
+    scene.open_incidents(3);
+    let (batch, _) = scene.poll_batch().await;
+
+    // The second event's log write fails on every attempt the SDK makes.
+    scene.proxy.add(
+        Rule::new("PutItem", AwsFault::ServerError)
+            .matching("DLOG#")
+            .after(1)
+            .times(3),
+    );
+    let mut response = scene.notify(&batch).await.unwrap();
+    // Whatever the response names is delivered again, as Lambda would.
+    while let Some(sequence) = failures(&response).first().cloned() {
+        response = scene
+            .notify(&records_from(&batch, &sequence))
+            .await
+            .unwrap();
+    }
+    assert_eq!(scene.proxy.faulted("PutItem"), 3);
+    scene.assert_each_delivered_once(3);
+}
+
 /// SNS throttles the first Publish calls: the SDK retries, then the notifier's own retries
 /// take over, well within the invocation; the event is published once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
