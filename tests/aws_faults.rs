@@ -371,6 +371,49 @@ async fn sns_publish_throttling_is_retried_within_the_time_budget() {
     );
 }
 
+/// A cold start whose config cannot be read from SSM fails the init through the Runtime API
+/// and exits non-zero, before touching the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ssm_outage_at_cold_start_fails_the_init_loudly_and_touches_nothing() {
+    let cloud = Cloud::start().await;
+    let proxy = FaultProxy::start(&cloud.moto.endpoint).await;
+    let work = Workspace::new();
+    let config = work
+        .write_config("[[providers]]\nid = \"github\"\nurl = \"https://www.githubstatus.com\"\n");
+    cloud.put_config(&config).await;
+    let mut env = cloud.notifier_env(&proxy.endpoint());
+    env.push((
+        "STATUSRELAY_AWS_ATTEMPT_TIMEOUT".into(),
+        ATTEMPT_TIMEOUT.into(),
+    ));
+    for fault in [AwsFault::ServerError, AwsFault::Hold] {
+        proxy.clear();
+        proxy.add(Rule::new("GetParameters", fault));
+        let mut started = Vec::new();
+        for name in ["statusrelay-poller", "statusrelay-notifier"] {
+            let api = RuntimeApi::start().await;
+            let function = Function::spawn(name, &api, &env);
+            started.push((name, api, function));
+        }
+        for (name, api, mut function) in started {
+            let status = tokio::time::timeout(Duration::from_secs(20), function.child.wait())
+                .await
+                .unwrap_or_else(|_| panic!("{name} still starting 20 s into an SSM {fault:?}"))
+                .unwrap();
+            assert!(!status.success(), "{name} exited {status}");
+            let reported = api.init_error().unwrap_or_default();
+            assert!(
+                reported.contains("SSM"),
+                "{name}: init error reported: {reported:?}"
+            );
+            assert!(api.first_next().is_none(), "{name} asked for an invocation");
+        }
+    }
+    assert!(proxy.faulted("GetParameters") >= 4);
+    assert_eq!(proxy.requests("PutItem") + proxy.requests("GetItem"), 0);
+    assert_eq!(cloud.item_count().await, 0);
+}
+
 /// The notifier is killed mid-batch (a held delivery-log read stops it after two deliveries):
 /// Lambda delivers the batch again to a new container, which sends only the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
