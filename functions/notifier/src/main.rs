@@ -7,7 +7,7 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use statusrelay_core::aws::notifier::Notifier;
-use statusrelay_core::aws::{init_logging, init_or_report, required_env, table::Table};
+use statusrelay_core::aws::{init_logging, init_or_report, required_env, sdk_config, table::Table};
 use statusrelay_core::channels::Clients;
 use statusrelay_core::channels::sns::SnsTopic;
 use statusrelay_core::config::Scope;
@@ -25,7 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<(), Error> {
     init_logging();
     let notifier = init_or_report(async {
-        let aws = aws_config::load_from_env().await;
+        let aws = sdk_config().await;
         let config = statusrelay_core::ssm::load_config(
             &required_env("STATUSRELAY_CONFIG")?,
             &aws_sdk_ssm::Client::new(&aws),

@@ -4,14 +4,14 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use statusrelay_core::aws::poller::{Poller, PollerReport, ShardInput};
-use statusrelay_core::aws::{init_logging, init_or_report, required_env, table::Table};
+use statusrelay_core::aws::{init_logging, init_or_report, required_env, sdk_config, table::Table};
 use statusrelay_core::config::Scope;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
     let poller = init_or_report(async {
-        let aws = aws_config::load_from_env().await;
+        let aws = sdk_config().await;
         let config = statusrelay_core::ssm::load_config(
             &required_env("STATUSRELAY_CONFIG")?,
             &aws_sdk_ssm::Client::new(&aws),
