@@ -173,8 +173,9 @@ fn sequence_of(batch: &Value, index: usize) -> String {
         .to_owned()
 }
 
-/// Transient faults on every operation each function calls, each absorbed by the SDK's
-/// retries: the cycle completes with nothing lost and nothing repeated.
+/// Transient faults on every operation each function calls (errors, a held request, a write
+/// applied but unanswered), each absorbed by the SDK's retries within its attempt timeout:
+/// the cycle completes with nothing lost and nothing repeated.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_faults_on_every_operation_are_absorbed_by_retries() {
     let mut scene = Scene::start(true).await;
@@ -182,6 +183,11 @@ async fn transient_faults_on_every_operation_are_absorbed_by_retries() {
     // Poller: its state-item and meta writes.
     proxy.add(
         Rule::new("PutItem", AwsFault::DropAfterApply)
+            .matching("\"I#")
+            .times(1),
+    );
+    proxy.add(
+        Rule::new("PutItem", AwsFault::Hold)
             .matching("\"I#")
             .times(1),
     );
@@ -211,7 +217,8 @@ async fn transient_faults_on_every_operation_are_absorbed_by_retries() {
             .matching("DLOG#")
             .times(1),
     );
-    proxy.add(Rule::new("Publish", AwsFault::ServerError).times(2));
+    proxy.add(Rule::new("Publish", AwsFault::ServerError).times(1));
+    proxy.add(Rule::new("Publish", AwsFault::Hold).times(1));
     scene.open_incidents(3);
     let (batch, records) = scene.poll_batch().await;
     assert_eq!(records, 3, "each new incident written once");
@@ -225,7 +232,12 @@ async fn transient_faults_on_every_operation_are_absorbed_by_retries() {
             "{operation} was never faulted"
         );
     }
-    assert_eq!(scene.proxy.faulted("PutItem"), 5);
+    assert_eq!(scene.proxy.faulted("PutItem"), 6);
+    assert_eq!(
+        scene.proxy.requests("Publish"),
+        5,
+        "2 faulted, then one per event"
+    );
 }
 
 /// The poller writes items first and its meta last. A run that dies after some items (a
@@ -446,4 +458,24 @@ async fn a_notifier_killed_mid_batch_sends_only_the_rest_on_redelivery() {
     let response = within(api.invoke(&batch)).await.unwrap();
     assert!(failures(&response).is_empty(), "{response}");
     scene.assert_each_delivered_once(4);
+}
+
+/// The one fault the pipeline cannot hide: SNS applies a Publish and the answer is lost. The
+/// SDK retries it and a standard topic has no deduplication, so subscribers get the event
+/// twice, with the same event id (`id` in the message) to deduplicate on. Nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_applied_but_unanswered_reaches_the_topic_twice() {
+    let mut scene = Scene::start(true).await;
+    scene.open_incidents(1);
+    let (batch, _) = scene.poll_batch().await;
+    scene
+        .proxy
+        .add(Rule::new("Publish", AwsFault::DropAfterApply).times(1));
+    let response = scene.notify(&batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    assert_eq!(
+        scene.cloud.queue_types().await,
+        ["incident.created", "incident.created"]
+    );
+    scene.assert_each_delivered_once(1);
 }
