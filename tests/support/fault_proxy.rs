@@ -154,6 +154,8 @@ impl FaultProxy {
         format!("http://{}", self.addr)
     }
 
+    /// Rules are tried in the order added; the first that fires answers the request, and the
+    /// rules after it do not count that request towards their `after`.
     pub fn add(&self, rule: Rule) {
         self.state.lock().unwrap().rules.push(rule);
     }
