@@ -2,6 +2,8 @@
 //! requests and can misbehave, and a webhook receiver with a scripted answer plan.
 #![allow(dead_code)]
 
+pub mod aws_cloud;
+pub mod fault_proxy;
 pub mod fixture;
 pub mod fleet;
 pub mod lambda;

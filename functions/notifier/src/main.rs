@@ -7,7 +7,7 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use statusrelay_core::aws::notifier::Notifier;
-use statusrelay_core::aws::{init_logging, required_env, table::Table};
+use statusrelay_core::aws::{init_logging, init_or_report, required_env, sdk_config, table::Table};
 use statusrelay_core::channels::Clients;
 use statusrelay_core::channels::sns::SnsTopic;
 use statusrelay_core::config::Scope;
@@ -24,32 +24,35 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let aws = aws_config::load_from_env().await;
-    let config = statusrelay_core::ssm::load_config(
-        &required_env("STATUSRELAY_CONFIG")?,
-        &aws_sdk_ssm::Client::new(&aws),
-        Scope::Everything,
-    )
+    let notifier = init_or_report(async {
+        let aws = sdk_config().await;
+        let config = statusrelay_core::ssm::load_config(
+            &required_env("STATUSRELAY_CONFIG")?,
+            &aws_sdk_ssm::Client::new(&aws),
+            Scope::Everything,
+        )
+        .await?;
+        let table = Table::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            required_env("TABLE_NAME")?,
+        );
+        let sns = aws_sdk_sns::Client::new(&aws);
+        let topic = std::env::var("TOPIC_ARN")
+            .ok()
+            .filter(|arn| !arn.is_empty())
+            .map(|arn| SnsTopic::new(sns.clone(), arn));
+        let clients = Clients { sns: Some(sns) };
+        // Lambda retries the record anyway: keep in-invocation retries short.
+        let policy = RetryPolicy {
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+            retries_per_delivery: 2,
+            retries_per_run: 10,
+            max_retry_after: Duration::from_secs(5),
+        };
+        Ok::<_, Error>(Notifier::new(&config, table, topic, &clients, policy))
+    })
     .await?;
-    let table = Table::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        required_env("TABLE_NAME")?,
-    );
-    let sns = aws_sdk_sns::Client::new(&aws);
-    let topic = std::env::var("TOPIC_ARN")
-        .ok()
-        .filter(|arn| !arn.is_empty())
-        .map(|arn| SnsTopic::new(sns.clone(), arn));
-    let clients = Clients { sns: Some(sns) };
-    // Lambda retries the record anyway: keep in-invocation retries short.
-    let policy = RetryPolicy {
-        first_delay: Duration::from_millis(200),
-        max_delay: Duration::from_secs(2),
-        retries_per_delivery: 2,
-        retries_per_run: 10,
-        max_retry_after: Duration::from_secs(5),
-    };
-    let notifier = Notifier::new(&config, table, topic, &clients, policy);
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         Ok::<DynamoDbEventResponse, Error>(notifier.handle(event.payload).await)

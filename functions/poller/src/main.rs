@@ -4,28 +4,31 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use statusrelay_core::aws::poller::{Poller, PollerReport, ShardInput};
-use statusrelay_core::aws::{init_logging, required_env, table::Table};
+use statusrelay_core::aws::{init_logging, init_or_report, required_env, sdk_config, table::Table};
 use statusrelay_core::config::Scope;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let aws = aws_config::load_from_env().await;
-    let config = statusrelay_core::ssm::load_config(
-        &required_env("STATUSRELAY_CONFIG")?,
-        &aws_sdk_ssm::Client::new(&aws),
-        Scope::Providers,
-    )
+    let poller = init_or_report(async {
+        let aws = sdk_config().await;
+        let config = statusrelay_core::ssm::load_config(
+            &required_env("STATUSRELAY_CONFIG")?,
+            &aws_sdk_ssm::Client::new(&aws),
+            Scope::Providers,
+        )
+        .await?;
+        let table = Table::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            required_env("TABLE_NAME")?,
+        );
+        let keep_days = std::env::var("FINISHED_TTL_DAYS")
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(30);
+        Ok::<_, Error>(Poller::new(&config, table, keep_days))
+    })
     .await?;
-    let table = Table::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        required_env("TABLE_NAME")?,
-    );
-    let keep_days = std::env::var("FINISHED_TTL_DAYS")
-        .ok()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(30);
-    let poller = Poller::new(&config, table, keep_days);
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // A schedule event, or {"shard": i, "shards": n} from a sharded schedule.

@@ -4,7 +4,8 @@
 //! an outbox: filter (routes matching the event) → dedupe (skip what the log already has) →
 //! send with retry classification → record the final outcome in the log. A delivery still
 //! failing transiently makes its record a batch item failure, so Lambda retries from it;
-//! the log keeps what already got through from being sent twice.
+//! the log keeps what already got through from being sent twice. A log write that fails after
+//! the delivery does not fail the record: the delivery happened (see `record_final`).
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -252,18 +253,13 @@ impl Notifier {
             // 4. record
             match outcome {
                 Outcome::Sent => {
-                    self.table
-                        .log_delivery(&destination.name, &event.id, "sent", "")
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    self.record_final(destination, &event.id, "sent", "").await;
                     sent += 1;
                 }
                 Outcome::Dead(err) => {
                     error!(destination = %destination.name, event_id = %event.id, attempts, error = %err, "delivery failed permanently; dead-lettered in the delivery log");
-                    self.table
-                        .log_delivery(&destination.name, &event.id, "dead", &err.to_string())
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    self.record_final(destination, &event.id, "dead", &err.to_string())
+                        .await;
                     self.mark_failing_if_gone(destination, &err).await?;
                 }
                 Outcome::Deferred(err) => {
@@ -329,16 +325,35 @@ impl Notifier {
             Outcome::Deferred(_) => return Ok(None),
         };
         for event in &pending {
-            self.table
-                .log_delivery(&destination.name, &event.id, state, &reason)
-                .await
-                .map_err(|e| e.to_string())?;
+            self.record_final(destination, &event.id, state, &reason)
+                .await;
         }
         if let Outcome::Dead(err) = &outcome {
             self.mark_failing_if_gone(destination, err).await?;
         }
         digest.done = true;
         Ok(Some(if state == "sent" { pending.len() } else { 0 }))
+    }
+
+    /// Records a final outcome (sent or dead) in the delivery log. A failure to record it (the
+    /// SDK's retries exhausted) is logged, not returned: the outcome already happened, and
+    /// failing the record would make Lambda send the event again. Only a redelivery of this
+    /// same record (the invocation dying later) can repeat it, as it would a delivery whose
+    /// invocation died before its log write.
+    async fn record_final(
+        &self,
+        destination: &Destination,
+        event_id: &str,
+        status: &str,
+        detail: &str,
+    ) {
+        if let Err(err) = self
+            .table
+            .log_delivery(&destination.name, event_id, status, detail)
+            .await
+        {
+            error!(destination = %destination.name, event_id, status, error = %err, "delivery done but not recorded in the delivery log; a redelivery of its record would repeat it");
+        }
     }
 
     /// A destination that answered "gone" is marked failing: later deliveries are

@@ -1,0 +1,298 @@
+//! The template's AWS resources on a moto server (the state table with its stream, the events
+//! topic and a filtered SQS subscription), the two functions started against them, and what
+//! the tests read back: stream batches as Lambda would deliver them, queue messages, items.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use serde_json::{Value, json};
+
+use super::lambda::{Function, RuntimeApi};
+use super::moto::Moto;
+
+pub const TABLE: &str = "statusrelay";
+
+pub struct Cloud {
+    pub moto: Moto,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub topic_arn: String,
+    pub queue_url: String,
+    pub stream_arn: String,
+    iterators: HashMap<String, Option<String>>,
+}
+
+impl Cloud {
+    /// The table, topic and a filtered SQS subscription, as infra/template.yaml creates them.
+    pub async fn start() -> Cloud {
+        let moto = Moto::start().await;
+        let sdk = moto.sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let stream_arn = super::moto::create_state_table(&ddb, TABLE, true)
+            .await
+            .unwrap();
+
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let topic_arn = sns
+            .create_topic()
+            .name("statusrelay-events")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn()
+            .unwrap()
+            .to_owned();
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name("github-outages")
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        let queue_arn = "arn:aws:sqs:us-east-1:123456789012:github-outages";
+        // A notification group with no code: GitHub incidents opening or resolving.
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .attributes(
+                "FilterPolicy",
+                json!({"provider": ["github"], "event_type": ["incident.created", "incident.resolved"]}).to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Cloud {
+            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+            moto,
+            ddb,
+            sqs,
+            topic_arn,
+            queue_url,
+            stream_arn,
+            iterators: HashMap::new(),
+        }
+    }
+
+    /// New stream records since the last call that pass the template's FilterCriteria (state
+    /// items only, inserts and modifications), as the Lambda event Lambda would deliver.
+    pub async fn stream_batch(&mut self) -> (Value, usize) {
+        let description = self
+            .streams
+            .describe_stream()
+            .stream_arn(&self.stream_arn)
+            .send()
+            .await
+            .unwrap();
+        let shards: Vec<String> = description
+            .stream_description()
+            .unwrap()
+            .shards()
+            .iter()
+            .filter_map(|s| s.shard_id().map(str::to_owned))
+            .collect();
+        let mut records = Vec::new();
+        for shard in shards {
+            let iterator = match self.iterators.get(&shard) {
+                Some(Some(iterator)) => iterator.clone(),
+                Some(None) => continue,
+                None => self
+                    .streams
+                    .get_shard_iterator()
+                    .stream_arn(&self.stream_arn)
+                    .shard_id(&shard)
+                    .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                    .send()
+                    .await
+                    .unwrap()
+                    .shard_iterator()
+                    .unwrap()
+                    .to_owned(),
+            };
+            let output = self
+                .streams
+                .get_records()
+                .shard_iterator(iterator)
+                .send()
+                .await
+                .unwrap();
+            records.extend(output.records().iter().cloned());
+            self.iterators
+                .insert(shard, output.next_shard_iterator().map(str::to_owned));
+        }
+        let records: Vec<_> = records
+            .into_iter()
+            .filter(|r| {
+                let d = r.dynamodb().unwrap();
+                let sk = d
+                    .keys()
+                    .and_then(|k| k.get("sk"))
+                    .and_then(|v| v.as_s().ok())
+                    .unwrap();
+                let name = r.event_name().unwrap().as_str();
+                // The template's FilterCriteria.
+                ["I#", "M#", "C#", "MOVED#"]
+                    .iter()
+                    .any(|p| sk.starts_with(p))
+                    && (name == "INSERT" || name == "MODIFY")
+            })
+            .collect();
+        let count = records.len();
+        let records: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                let d = r.dynamodb().unwrap();
+                let item = |image: Option<&HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+                    serde_json::to_value(serde_dynamo::Item::from(image.cloned().unwrap_or_default())).unwrap()
+                };
+                json!({
+                    "eventID": r.event_id(),
+                    "eventName": r.event_name().unwrap().as_str(),
+                    "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": "us-east-1",
+                    "dynamodb": {
+                        "ApproximateCreationDateTime": d.approximate_creation_date_time().unwrap().secs(),
+                        "Keys": item(d.keys.as_ref()),
+                        "NewImage": item(d.new_image.as_ref()),
+                        "OldImage": item(d.old_image.as_ref()),
+                        "SequenceNumber": d.sequence_number(),
+                        "SizeBytes": d.size_bytes(),
+                        "StreamViewType": "NEW_AND_OLD_IMAGES"
+                    },
+                    "eventSourceARN": self.stream_arn
+                })
+            })
+            .collect();
+        (json!({ "Records": records }), count)
+    }
+
+    /// Event types of the messages the filtered queue received since the last call.
+    pub async fn queue_types(&self) -> Vec<String> {
+        let mut types = Vec::new();
+        loop {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = output.messages();
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                let body: Value = serde_json::from_str(message.body().unwrap())
+                    .expect("raw delivery of the event JSON");
+                types.push(body["type"].as_str().unwrap().to_owned());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        types
+    }
+
+    pub async fn item_count(&self) -> i32 {
+        self.ddb
+            .scan()
+            .table_name(TABLE)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap()
+            .count()
+    }
+}
+
+pub struct Functions {
+    pub poller_api: RuntimeApi,
+    pub notifier_api: RuntimeApi,
+    pub poller: Function,
+    pub notifier: Function,
+}
+
+impl Cloud {
+    /// Stores the config in SSM Parameter Store, as the template deploys it.
+    pub async fn put_config(&self, config: &std::path::Path) {
+        let sdk = self.moto.sdk_config().await;
+        aws_sdk_ssm::Client::new(&sdk)
+            .put_parameter()
+            .name("/statusrelay/config")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .value(std::fs::read_to_string(config).unwrap())
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The environment the template gives both functions, with AWS reached at `endpoint`
+    /// (the emulator, or a proxy in front of it). The notifier adds `TOPIC_ARN`.
+    pub fn function_env(&self, endpoint: &str) -> Vec<(String, String)> {
+        let mut env = super::moto::function_env(endpoint);
+        env.push((
+            "STATUSRELAY_CONFIG".into(),
+            "ssm:/statusrelay/config".into(),
+        ));
+        env.push(("TABLE_NAME".into(), TABLE.into()));
+        env
+    }
+
+    pub fn notifier_env(&self, endpoint: &str) -> Vec<(String, String)> {
+        let mut env = self.function_env(endpoint);
+        env.push(("TOPIC_ARN".into(), self.topic_arn.clone()));
+        env
+    }
+}
+
+/// Both functions, cold, pointed at the emulator, with `config` in SSM.
+pub async fn start_functions(cloud: &Cloud, config: &std::path::Path) -> Functions {
+    cloud.put_config(config).await;
+    let poller_api = RuntimeApi::start().await;
+    let poller = Function::spawn(
+        "statusrelay-poller",
+        &poller_api,
+        &cloud.function_env(&cloud.moto.endpoint),
+    );
+    let notifier_api = RuntimeApi::start().await;
+    let notifier = Function::spawn(
+        "statusrelay-notifier",
+        &notifier_api,
+        &cloud.notifier_env(&cloud.moto.endpoint),
+    );
+    Functions {
+        poller_api,
+        notifier_api,
+        poller,
+        notifier,
+    }
+}
+
+pub fn schedule_event() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/events/schedule.json"))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn failures(response: &Value) -> Vec<String> {
+    response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect()
+}
