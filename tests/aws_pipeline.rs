@@ -559,3 +559,61 @@ async fn a_page_that_moves_is_reported_once_on_aws() {
     poll(&mut cloud).await;
     assert_eq!(receiver.delivered_types(), ["incident.resolved"]);
 }
+
+/// An invocation close to its timeout hands its records back instead of starting them: killed
+/// mid-batch at the deadline, Lambda would redeliver the whole batch, resending what went out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_near_its_deadline_hands_the_batch_back() {
+    let mut cloud = Cloud::start().await;
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    let mut page = Page::realistic("Late Co", &server.url("late"));
+    server.publish("late", &page);
+    let config = work.write_config(&format!(
+        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"late\"\nurl = \"{}\"\nplatform = \"statuspage\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        server.url("late"),
+        receiver.url(),
+    ));
+    let functions = start_functions(&cloud, &config).await;
+    functions
+        .poller_api
+        .invoke(&schedule_event())
+        .await
+        .unwrap();
+    let (batch, _) = cloud.stream_batch().await;
+    functions.notifier_api.invoke(&batch).await.unwrap();
+
+    let leaves = page.leaf_ids();
+    page.open_incident(
+        "Login failures",
+        "major",
+        &leaves[..1],
+        "Investigating.",
+        epoch(),
+    );
+    server.publish("late", &page);
+    functions
+        .poller_api
+        .invoke(&schedule_event())
+        .await
+        .unwrap();
+    let (batch, count) = cloud.stream_batch().await;
+    assert!(count >= 1);
+    let first = batch["Records"][0]["dynamodb"]["SequenceNumber"].clone();
+
+    functions.notifier_api.set_time_left(Duration::from_secs(5));
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    assert_eq!(failures(&response), [first.as_str().unwrap()], "{response}");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing started this close to the deadline"
+    );
+
+    functions
+        .notifier_api
+        .set_time_left(Duration::from_secs(60));
+    let response = functions.notifier_api.invoke(&batch).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    assert_eq!(receiver.delivered_types(), ["incident.created"]);
+}

@@ -24,6 +24,8 @@ struct Inner {
     first_next: Mutex<Option<Instant>>,
     init_error: Mutex<Option<String>>,
     counter: Mutex<u64>,
+    /// What each invocation's deadline leaves the function (Lambda's timeout).
+    time_left: Mutex<Duration>,
 }
 
 pub struct RuntimeApi {
@@ -48,7 +50,8 @@ async fn next(State(inner): State<Arc<Inner>>) -> Response {
         format!("req-{:08}", *counter)
     };
     inner.pending.lock().unwrap().insert(id.clone(), reply);
-    let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
+    let time_left = *inner.time_left.lock().unwrap();
+    let deadline = chrono::Utc::now().timestamp_millis() + time_left.as_millis() as i64;
     let mut headers = HeaderMap::new();
     headers.insert("lambda-runtime-aws-request-id", id.parse().unwrap());
     headers.insert(
@@ -96,6 +99,12 @@ async fn init_error(State(inner): State<Arc<Inner>>, body: Bytes) -> StatusCode 
 }
 
 impl RuntimeApi {
+    /// The deadline later invocations get, from when they are handed out (60 s by default,
+    /// the notifier's timeout in the template).
+    pub fn set_time_left(&self, time_left: Duration) {
+        *self.inner.time_left.lock().unwrap() = time_left;
+    }
+
     pub async fn start() -> RuntimeApi {
         let (sender, receiver) = mpsc::channel(16);
         let inner = Arc::new(Inner {
@@ -104,6 +113,7 @@ impl RuntimeApi {
             first_next: Mutex::new(None),
             init_error: Mutex::new(None),
             counter: Mutex::new(0),
+            time_left: Mutex::new(Duration::from_secs(60)),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))

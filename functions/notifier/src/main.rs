@@ -55,7 +55,8 @@ async fn main() -> Result<(), Error> {
     .await?;
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        Ok::<DynamoDbEventResponse, Error>(notifier.handle(event.payload).await)
+        let deadline = std::time::UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+        Ok::<DynamoDbEventResponse, Error>(notifier.handle(event.payload, Some(deadline)).await)
     }))
     .await
 }

@@ -12,6 +12,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use tracing::{error, info, warn};
 
 use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Mutex;
 
@@ -25,6 +26,10 @@ use crate::routing::destinations_for;
 use crate::stream::{
     COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, MOVED_PREFIX, StateItem, item_events,
 };
+
+/// Time kept in hand to finish one record before the invocation's deadline: a send's total
+/// timeout (15 s) plus the delivery-log writes around it.
+const RECORD_TIME_BUDGET: Duration = Duration::from_secs(20);
 
 /// The route name SNS deliveries are logged under.
 pub const SNS_ROUTE: &str = "sns";
@@ -97,7 +102,13 @@ impl Notifier {
     }
 
     /// Processes a batch in order and reports the first record that must be retried.
-    pub async fn handle(&self, mut batch: StreamEvent) -> DynamoDbEventResponse {
+    /// `deadline`: when the invocation times out (from the Lambda context); records that could
+    /// not finish before it are handed back as batch item failures instead.
+    pub async fn handle(
+        &self,
+        mut batch: StreamEvent,
+        deadline: Option<SystemTime>,
+    ) -> DynamoDbEventResponse {
         let budget = self.policy.budget();
         let mut response = DynamoDbEventResponse::default();
         let (mut events, mut sent) = (0, 0);
@@ -120,6 +131,17 @@ impl Notifier {
         let mut digests = self.plan_digests(decoded.iter().flat_map(|(_, events)| events));
         let mut retry = None;
         'records: for (sequence, record_events) in &decoded {
+            // Too close to the invocation's end to finish a record (a send may take its whole
+            // timeout): hand the rest back now. Past the deadline Lambda would kill us and
+            // redeliver the whole batch, sending what already went out again.
+            if deadline.is_some_and(|d| SystemTime::now() + RECORD_TIME_BUDGET > d) {
+                retry = Some((
+                    sequence.clone(),
+                    "the invocation is about to time out; the rest of the batch is handed back"
+                        .to_owned(),
+                ));
+                break 'records;
+            }
             for event in record_events {
                 match self.deliver(event, &mut digests, &budget).await {
                     Ok(n) => sent += n,
