@@ -38,8 +38,20 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
+    let snapshot = parse(&bytes, url)?;
+    let mut validators = Validators::new();
+    validators.insert(DOCUMENT.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+    })
+}
+
+/// The snapshot of a Health Dashboard RSS document; `url` is the feed's (a URL under
+/// `/rss/` is taken as AWS's even when the feed has no items yet).
+pub fn parse(bytes: &[u8], url: &Url) -> Result<Snapshot, PollError> {
     let not_aws = |reason: String| not_status_page(DOCUMENT, &reason, AWS_HINT);
-    let feed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_aws(e.to_string()))?;
+    let feed = feed_rs::parser::parse(bytes).map_err(|e| not_aws(e.to_string()))?;
     let mut items: Vec<Item> = feed.entries.into_iter().filter_map(Item::read).collect();
     if items.is_empty() && !feed.id.contains("amazon") && !url.as_str().contains("/rss/") {
         return Err(not_aws("no AWS Health items".into()));
@@ -113,12 +125,7 @@ pub async fn poll(
             _ => ComponentStatus::Operational,
         };
     }
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-    })
+    Ok(snapshot)
 }
 
 struct Item {

@@ -37,6 +37,18 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
+    let snapshot = parse(&bytes, url)?;
+    let mut validators = Validators::new();
+    validators.insert(DOCUMENT.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+    })
+}
+
+/// The snapshot of an RSS or Atom document; `url` is the feed's (the page's link when the
+/// feed names none).
+pub fn parse(bytes: &[u8], url: &Url) -> Result<Snapshot, PollError> {
     let not_a_feed = |reason: String| not_status_page(DOCUMENT, &reason, FEED_HINT);
     let first = bytes
         .iter()
@@ -44,7 +56,7 @@ pub async fn poll(
     if first != Some(&b'<') {
         return Err(not_a_feed("the body is not XML".into()));
     }
-    let parsed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_a_feed(e.to_string()))?;
+    let parsed = feed_rs::parser::parse(bytes).map_err(|e| not_a_feed(e.to_string()))?;
     let mut snapshot = Snapshot {
         page: PageInfo {
             name: parsed
@@ -72,12 +84,7 @@ pub async fn poll(
             snapshot.incidents.push(record);
         }
     }
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-    })
+    Ok(snapshot)
 }
 
 /// "GitHub Status - Incident History" → "GitHub".

@@ -61,13 +61,7 @@ pub async fn poll(
 
     match summary {
         Fetched::Body { bytes, validator } => {
-            let doc: SummaryDoc = parse_document(SUMMARY, &bytes)?;
-            snapshot.page = doc.page.into_page(doc.status);
-            snapshot.components = doc
-                .components
-                .into_iter()
-                .map(ComponentDoc::into_component)
-                .collect();
+            (snapshot.page, snapshot.components) = parse_summary(&bytes)?;
             validators.insert(SUMMARY.to_owned(), validator);
         }
         Fetched::NotModified => reuse(previous, SUMMARY, &mut validators, |prev| {
@@ -79,12 +73,7 @@ pub async fn poll(
 
     match incidents {
         Fetched::Body { bytes, validator } => {
-            let doc: IncidentsDoc = parse_document(INCIDENTS, &bytes)?;
-            snapshot.incidents = doc
-                .incidents
-                .into_iter()
-                .map(|i| i.into_incident(base_text))
-                .collect();
+            snapshot.incidents = parse_incidents(&bytes, base_text)?;
             validators.insert(INCIDENTS.to_owned(), validator);
         }
         Fetched::NotModified => reuse(previous, INCIDENTS, &mut validators, |prev| {
@@ -95,12 +84,7 @@ pub async fn poll(
 
     match maintenances {
         Fetched::Body { bytes, validator } => {
-            let doc: MaintenancesDoc = parse_document(MAINTENANCES, &bytes)?;
-            snapshot.maintenances = doc
-                .scheduled_maintenances
-                .into_iter()
-                .map(|m| m.into_incident(base_text))
-                .collect();
+            snapshot.maintenances = parse_maintenances(&bytes, base_text)?;
             validators.insert(MAINTENANCES.to_owned(), validator);
         }
         Fetched::NotModified => reuse(previous, MAINTENANCES, &mut validators, |prev| {
@@ -114,6 +98,38 @@ pub async fn poll(
         snapshot,
         validators,
     })
+}
+
+/// The page and its components, from `summary.json`.
+pub fn parse_summary(bytes: &[u8]) -> Result<(PageInfo, Vec<Component>), PollError> {
+    let doc: SummaryDoc = parse_document(SUMMARY, bytes)?;
+    let components = doc
+        .components
+        .into_iter()
+        .map(ComponentDoc::into_component)
+        .collect();
+    Ok((doc.page.into_page(doc.status), components))
+}
+
+/// The incidents of `incidents.json`; `base` (the page URL without a trailing `/`) completes
+/// incident links the document leaves out.
+pub fn parse_incidents(bytes: &[u8], base: &str) -> Result<Vec<Incident>, PollError> {
+    let doc: IncidentsDoc = parse_document(INCIDENTS, bytes)?;
+    Ok(doc
+        .incidents
+        .into_iter()
+        .map(|i| i.into_incident(base))
+        .collect())
+}
+
+/// The maintenances of `scheduled-maintenances.json`.
+pub fn parse_maintenances(bytes: &[u8], base: &str) -> Result<Vec<Incident>, PollError> {
+    let doc: MaintenancesDoc = parse_document(MAINTENANCES, bytes)?;
+    Ok(doc
+        .scheduled_maintenances
+        .into_iter()
+        .map(|m| m.into_incident(base))
+        .collect())
 }
 
 const HINT: &str = "is this a Statuspage-compatible page?";
