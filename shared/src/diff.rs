@@ -72,6 +72,28 @@ impl Phase {
         }
     }
 
+    /// The phase after evidence (an update, or the record's status) of `next`. A postmortem
+    /// stays a postmortem when the incident reads resolved again: it was resolved before its
+    /// postmortem, so that is no news, and for an incident first seen with its postmortem it
+    /// would resolve what was never announced.
+    fn then(self, next: Phase) -> Phase {
+        if self == Phase::Postmortem && next == Phase::Resolved {
+            self
+        } else {
+            next
+        }
+    }
+
+    /// How far along its life a phase is; the record's status alone only moves it forward.
+    fn stage(self) -> u8 {
+        match self {
+            Phase::Open => 0,
+            Phase::Started => 1,
+            Phase::Resolved | Phase::Completed => 2,
+            Phase::Postmortem => 3,
+        }
+    }
+
     fn is_open(self) -> bool {
         matches!(self, Phase::Open | Phase::Started)
     }
@@ -330,11 +352,14 @@ impl EntityDiff<'_> {
                     }
                 }
                 Some(current) => {
-                    let kind = match update_phase.entry_event(self.kind) {
-                        Some(kind) if update_phase != current => kind,
+                    let next = current.then(update_phase);
+                    let kind = match next.entry_event(self.kind) {
+                        Some(kind) if next != current => kind,
                         _ => updated_event(self.kind),
                     };
                     self.emit(kind, Some(update), "");
+                    phase = Some(next);
+                    continue;
                 }
             }
             phase = Some(update_phase);
@@ -356,11 +381,18 @@ impl EntityDiff<'_> {
             }
         };
         // The record's own status can move without an update (Statuspage's postmortem, an
-        // auto-resolve): that status is evidence too.
-        if entity_phase != current
+        // auto-resolve): that status is evidence too, but only forward. A status that goes back
+        // without an update (a completed maintenance reading in progress) is a stale copy of
+        // the page, not news; a real reopening comes with an update.
+        if entity_phase.stage() > current.stage()
             && let Some(kind) = entity_phase.entry_event(self.kind)
         {
-            let occurrence = format!("status:{}", entity.status);
+            // The latest update in the occurrence: an incident reopened by an update and
+            // resolved again by its status is a second resolution, not a repeat of the first.
+            let occurrence = match entity.updates.last() {
+                Some(latest) => format!("status:{}@{}", entity.status, latest.id),
+                None => format!("status:{}", entity.status),
+            };
             self.emit(kind, None, &occurrence);
             return entity_phase;
         }
