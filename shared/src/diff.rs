@@ -449,4 +449,6 @@ impl EntityDiff<'_> {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
