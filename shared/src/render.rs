@@ -3,7 +3,7 @@
 //! text here, and each channel escapes it for its markup and cuts it to its limits with
 //! [`cut`], on grapheme boundaries so no character (or emoji, or accent) is split.
 
-mod html;
+pub(crate) mod html;
 
 use std::borrow::Cow;
 
