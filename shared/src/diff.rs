@@ -243,6 +243,11 @@ fn diff(
     let mut components: Vec<_> = snapshot.components.iter().filter(|c| !c.is_group).collect();
     components.sort_by_key(|c| c.position.unwrap_or(i64::MAX));
     for component in components {
+        if state.components.contains_key(&component.id) {
+            // A page listing the same component twice with two statuses must not announce a
+            // change on every poll: the first listing is the component.
+            continue;
+        }
         let old = previous.components.get(&component.id);
         let changed = match old {
             Some(old) => old != &component.status,

@@ -606,3 +606,26 @@ fn a_second_resolution_by_status_after_a_reopening_is_a_new_event() {
     assert_eq!(kinds(&c4), [(String::new(), "incident.resolved")]);
     assert_ne!(c4.events[0].id, c2.events[0].id);
 }
+
+// Found by fuzzing (the statuspage target): a summary listing component `c1` twice, major
+// outage and operational, announced a component change on every poll of the same page.
+#[test]
+fn a_component_listed_twice_is_announced_once() {
+    let provider = provider();
+    let state = baseline_of(&snapshot(vec![]));
+    let mut second_copy = component("c1", "operational");
+    second_copy.position = Some(2);
+    let mut first_copy = component("c1", "major_outage");
+    first_copy.position = Some(1);
+    let page = Snapshot {
+        components: vec![first_copy, second_copy],
+        ..Snapshot::default()
+    };
+    let first = detect_changes(&provider, &state, &page, at(31));
+    assert_eq!(
+        kinds(&first),
+        [("c1".to_owned(), "component.status_changed")]
+    );
+    let again = detect_changes(&provider, &first.state, &page, at(32));
+    assert_eq!(kinds(&again), []);
+}
