@@ -92,11 +92,11 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<usize>();
     prop_oneof![
-        (at.clone(), any::<u8>()).prop_map(|(i, b)| Mutation::Flip(i, b)),
-        (at.clone(), any::<u8>()).prop_map(|(i, b)| Mutation::Insert(i, b)),
-        (at.clone(), 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
-        (at.clone(), 0..TOKENS.len()).prop_map(|(i, t)| Mutation::Token(i, t)),
-        (at.clone(), 1usize..256).prop_map(|(i, n)| Mutation::Repeat(i, n)),
+        (at, any::<u8>()).prop_map(|(i, b)| Mutation::Flip(i, b)),
+        (at, any::<u8>()).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        (at, 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
+        (at, 0..TOKENS.len()).prop_map(|(i, t)| Mutation::Token(i, t)),
+        (at, 1usize..256).prop_map(|(i, n)| Mutation::Repeat(i, n)),
         at.prop_map(Mutation::Cut),
     ]
 }

@@ -338,7 +338,13 @@ impl EntityDiff<'_> {
 
     fn replay(&mut self, mut phase: Option<Phase>, seen: &BTreeSet<String>) -> Phase {
         let entity = self.entity;
+        // An update listed twice (Slack derives note ids from their time, so two notes posted
+        // in the same second share one) is one update: its first listing is announced.
+        let mut walked = BTreeSet::new();
         for update in entity.updates.iter().filter(|u| !seen.contains(&u.id)) {
+            if !walked.insert(update.id.as_str()) {
+                continue;
+            }
             let update_phase = Phase::of(self.kind, &update.status);
             match phase {
                 None => {

@@ -629,3 +629,25 @@ fn a_component_listed_twice_is_announced_once() {
     let again = detect_changes(&provider, &first.state, &page, at(32));
     assert_eq!(kinds(&again), []);
 }
+
+// Found by fuzzing (the statuspage and slack targets): an update id listed three times in one
+// incident gave "updated" twice with the same event id; Slack's derived note ids collide for
+// two notes of the same second.
+#[test]
+fn an_update_listed_twice_is_announced_once() {
+    let state = baseline_of(&snapshot(vec![]));
+    let inc = incident(
+        "i",
+        vec![
+            update("u1", "investigating", 31),
+            update("u2", "identified", 32),
+            update("u2", "identified", 32),
+            update("u2", "identified", 32),
+        ],
+    );
+    let changes = detect_changes(&provider(), &state, &snapshot(vec![inc]), at(33));
+    assert_eq!(
+        kinds(&changes),
+        pairs(&[("u1", "incident.created"), ("u2", "incident.updated")])
+    );
+}
