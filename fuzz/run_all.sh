@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Runs every fuzz target in turn, one at a time (one core), for SECONDS each (default 180),
+# Usage: run_all.sh [SECONDS [TARGET...]]. Runs every fuzz target (or those named) in turn, one at a time (one core), for
+# SECONDS each (default 180),
 # from its seeds and the corpus it grew before; prints each target's CPU time and result.
 # Crashes land in fuzz/artifacts/<target>/. Build first: cargo fuzz build -s none (README).
 set -uo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-180}"
+shift || true
 bin="${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release"
-for target in $(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^statusrelay-fuzz$'); do
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  mapfile -t targets < <(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^statusrelay-fuzz$')
+fi
+for target in "${targets[@]}"; do
   mkdir -p "corpus/$target" "artifacts/$target"
   /usr/bin/time -f "%U %S" -o "/tmp/fuzz-time-$target" \
     "$bin/$target" "corpus/$target" "seeds/$target" -max_total_time="$seconds" \
