@@ -75,6 +75,28 @@ impl Phase {
         }
     }
 
+    /// The phase after evidence (an update, or the record's status) of `next`. A postmortem
+    /// stays a postmortem when the incident reads resolved again: it was resolved before its
+    /// postmortem, so that is no news, and for an incident first seen with its postmortem it
+    /// would resolve what was never announced.
+    fn then(self, next: Phase) -> Phase {
+        if self == Phase::Postmortem && next == Phase::Resolved {
+            self
+        } else {
+            next
+        }
+    }
+
+    /// How far along its life a phase is; the record's status alone only moves it forward.
+    fn stage(self) -> u8 {
+        match self {
+            Phase::Open => 0,
+            Phase::Started => 1,
+            Phase::Resolved | Phase::Completed => 2,
+            Phase::Postmortem => 3,
+        }
+    }
+
     fn is_open(self) -> bool {
         matches!(self, Phase::Open | Phase::Started)
     }
@@ -241,6 +263,11 @@ fn diff(
     let mut components: Vec<_> = snapshot.components.iter().filter(|c| !c.is_group).collect();
     components.sort_by_key(|c| c.position.unwrap_or(i64::MAX));
     for component in components {
+        if state.components.contains_key(&component.id) {
+            // A page listing the same component twice with two statuses must not announce a
+            // change on every poll: the first listing is the component.
+            continue;
+        }
         let old = previous.components.get(&component.id);
         let changed = match old {
             Some(old) => old != &component.status,
@@ -449,7 +476,13 @@ impl EntityDiff<'_> {
 
     fn replay(&mut self, mut phase: Option<Phase>, seen: &BTreeSet<String>) -> Phase {
         let entity = self.entity;
+        // An update listed twice (Slack derives note ids from their time, so two notes posted
+        // in the same second share one) is one update: its first listing is announced.
+        let mut walked = BTreeSet::new();
         for update in entity.updates.iter().filter(|u| !was_seen(u, seen)) {
+            if !walked.insert(update.id.as_str()) {
+                continue;
+            }
             let update_phase = Phase::of(self.kind, &update.status);
             match phase {
                 None => {
@@ -468,11 +501,14 @@ impl EntityDiff<'_> {
                     }
                 }
                 Some(current) => {
-                    let kind = match update_phase.entry_event(self.kind) {
-                        Some(kind) if update_phase != current => kind,
+                    let next = current.then(update_phase);
+                    let kind = match next.entry_event(self.kind) {
+                        Some(kind) if next != current => kind,
                         _ => updated_event(self.kind),
                     };
                     self.emit(kind, Some(update), "");
+                    phase = Some(next);
+                    continue;
                 }
             }
             phase = Some(update_phase);
@@ -494,11 +530,18 @@ impl EntityDiff<'_> {
             }
         };
         // The record's own status can move without an update (Statuspage's postmortem, an
-        // auto-resolve): that status is evidence too.
-        if entity_phase != current
+        // auto-resolve): that status is evidence too, but only forward. A status that goes back
+        // without an update (a completed maintenance reading in progress) is a stale copy of
+        // the page, not news; a real reopening comes with an update.
+        if entity_phase.stage() > current.stage()
             && let Some(kind) = entity_phase.entry_event(self.kind)
         {
-            let occurrence = format!("status:{}", entity.status);
+            // The latest update in the occurrence: an incident reopened by an update and
+            // resolved again by its status is a second resolution, not a repeat of the first.
+            let occurrence = match entity.updates.last() {
+                Some(latest) => format!("status:{}@{}", entity.status, latest.id),
+                None => format!("status:{}", entity.status),
+            };
             self.emit(kind, None, &occurrence);
             return entity_phase;
         }
@@ -555,5 +598,7 @@ impl EntityDiff<'_> {
     }
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,8 @@ pub mod config;
 pub mod delivery;
 pub mod diff;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod net;
 pub mod overview;

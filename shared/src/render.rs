@@ -4,7 +4,7 @@
 //! [`cut`], on grapheme boundaries so no character (or emoji, or accent) is split.
 
 mod digest;
-mod html;
+pub(crate) mod html;
 
 use std::borrow::Cow;
 

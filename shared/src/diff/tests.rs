@@ -588,3 +588,209 @@ fn a_clock_that_jumps_back_announces_nothing_again() {
     let resolved = detect_changes(&provider(), &again.state, &next, at(7));
     assert_eq!(kinds(&resolved), [("u2".to_owned(), "incident.resolved")]);
 }
+
+// Found by the property test in diff/properties.rs: a status moving from postmortem back to
+// resolved without an update announced a second resolution (or, for an incident first seen
+// with its postmortem, a resolution of something never announced).
+#[test]
+fn a_postmortem_that_reads_resolved_again_is_not_resolved_twice() {
+    let provider = provider();
+    let resolved = incident(
+        "a",
+        vec![
+            update("u1", "investigating", 1),
+            update("u2", "resolved", 2),
+        ],
+    );
+    let mut postmortem = resolved.clone();
+    postmortem.status = "postmortem".into();
+    let baseline = detect_changes(
+        &provider,
+        &ProviderState::default(),
+        &snapshot(vec![]),
+        at(0),
+    );
+    let first = detect_changes(
+        &provider,
+        &baseline.state,
+        &snapshot(vec![resolved.clone()]),
+        at(3),
+    );
+    assert_eq!(
+        kinds(&first),
+        [
+            ("u1".to_owned(), "incident.created"),
+            ("u2".to_owned(), "incident.resolved")
+        ]
+    );
+    let second = detect_changes(
+        &provider,
+        &first.state,
+        &snapshot(vec![postmortem.clone()]),
+        at(4),
+    );
+    assert_eq!(kinds(&second), [(String::new(), "incident.postmortem")]);
+    let third = detect_changes(&provider, &second.state, &snapshot(vec![resolved]), at(5));
+    assert_eq!(kinds(&third), []);
+
+    // Seen first, silently, with its postmortem at the baseline: no resolution later.
+    let silent = detect_changes(
+        &provider,
+        &ProviderState::default(),
+        &snapshot(vec![postmortem]),
+        at(0),
+    );
+    assert!(silent.events.is_empty());
+    let mut reads_resolved = incident("a", vec![update("u1", "investigating", 1)]);
+    reads_resolved.status = "resolved".into();
+    reads_resolved.updates.clear();
+    let later = detect_changes(
+        &provider,
+        &silent.state,
+        &snapshot(vec![reads_resolved]),
+        at(5),
+    );
+    assert_eq!(kinds(&later), []);
+
+    // A new update saying resolved after the postmortem is an update, not a resolution, and
+    // the postmortem is not announced again.
+    let mut late_update = incident(
+        "a",
+        vec![
+            update("u1", "investigating", 1),
+            update("u2", "resolved", 2),
+            update("u3", "resolved", 6),
+        ],
+    );
+    late_update.status = "postmortem".into();
+    let fourth = detect_changes(&provider, &third.state, &snapshot(vec![late_update]), at(7));
+    assert_eq!(kinds(&fourth), [("u3".to_owned(), "incident.updated")]);
+}
+
+// Found by the property test: a maintenance whose status went back from completed to in
+// progress without an update (a stale copy of the page) was announced as started again, with
+// the id of the first start.
+#[test]
+fn a_status_going_back_without_an_update_is_not_news() {
+    let provider = provider();
+    let state = baseline_of(&snapshot(vec![]));
+    let maintenance = incident("m", vec![update("u1", "scheduled", 31)]);
+    let with_status = |m: &Incident, status: &str| {
+        let mut m = m.clone();
+        m.status = status.into();
+        Snapshot {
+            maintenances: vec![m],
+            ..Snapshot::default()
+        }
+    };
+    let c1 = detect_changes(
+        &provider,
+        &state,
+        &with_status(&maintenance, "scheduled"),
+        at(32),
+    );
+    let c2 = detect_changes(
+        &provider,
+        &c1.state,
+        &with_status(&maintenance, "in_progress"),
+        at(33),
+    );
+    let c3 = detect_changes(
+        &provider,
+        &c2.state,
+        &with_status(&maintenance, "completed"),
+        at(34),
+    );
+    assert_eq!(kinds(&c3), [(String::new(), "maintenance.completed")]);
+    let stale = detect_changes(
+        &provider,
+        &c3.state,
+        &with_status(&maintenance, "in_progress"),
+        at(35),
+    );
+    assert_eq!(kinds(&stale), []);
+    let fresh = detect_changes(
+        &provider,
+        &stale.state,
+        &with_status(&maintenance, "completed"),
+        at(36),
+    );
+    assert_eq!(kinds(&fresh), []);
+    // A real reopening comes with an update, and is announced.
+    let mut reopened = maintenance.clone();
+    reopened.updates.push(update("u2", "in_progress", 37));
+    let reopened = detect_changes(
+        &provider,
+        &fresh.state,
+        &with_status(&reopened, "in_progress"),
+        at(38),
+    );
+    assert_eq!(kinds(&reopened), [("u2".to_owned(), "maintenance.started")]);
+}
+
+// Found by the property test: an incident resolved by its status, reopened by an update and
+// resolved by its status again got the first resolution's event id, so the second resolution
+// was never delivered.
+#[test]
+fn a_second_resolution_by_status_after_a_reopening_is_a_new_event() {
+    let provider = provider();
+    let state = baseline_of(&snapshot(vec![]));
+    let mut inc = incident("i", vec![update("u1", "investigating", 31)]);
+    let c1 = detect_changes(&provider, &state, &snapshot(vec![inc.clone()]), at(32));
+    inc.status = IncidentStatus::Resolved;
+    let c2 = detect_changes(&provider, &c1.state, &snapshot(vec![inc.clone()]), at(33));
+    assert_eq!(kinds(&c2), [(String::new(), "incident.resolved")]);
+    inc.updates.push(update("u2", "investigating", 34));
+    inc.status = IncidentStatus::Investigating;
+    let c3 = detect_changes(&provider, &c2.state, &snapshot(vec![inc.clone()]), at(35));
+    assert_eq!(kinds(&c3), [("u2".to_owned(), "incident.updated")]);
+    inc.status = IncidentStatus::Resolved;
+    let c4 = detect_changes(&provider, &c3.state, &snapshot(vec![inc]), at(36));
+    assert_eq!(kinds(&c4), [(String::new(), "incident.resolved")]);
+    assert_ne!(c4.events[0].id, c2.events[0].id);
+}
+
+// Found by fuzzing (the statuspage target): a summary listing component `c1` twice, major
+// outage and operational, announced a component change on every poll of the same page.
+#[test]
+fn a_component_listed_twice_is_announced_once() {
+    let provider = provider();
+    let state = baseline_of(&snapshot(vec![]));
+    let mut second_copy = component("c1", "operational");
+    second_copy.position = Some(2);
+    let mut first_copy = component("c1", "major_outage");
+    first_copy.position = Some(1);
+    let page = Snapshot {
+        components: vec![first_copy, second_copy],
+        ..Snapshot::default()
+    };
+    let first = detect_changes(&provider, &state, &page, at(31));
+    assert_eq!(
+        kinds(&first),
+        [("c1".to_owned(), "component.status_changed")]
+    );
+    let again = detect_changes(&provider, &first.state, &page, at(32));
+    assert_eq!(kinds(&again), []);
+}
+
+// Found by fuzzing (the statuspage and slack targets): an update id listed three times in one
+// incident gave "updated" twice with the same event id; Slack's derived note ids collide for
+// two notes of the same second.
+#[test]
+fn an_update_listed_twice_is_announced_once() {
+    let state = baseline_of(&snapshot(vec![]));
+    let inc = incident(
+        "i",
+        vec![
+            update("u1", "investigating", 31),
+            update("u2", "identified", 32),
+            update("u2", "identified", 32),
+            update("u2", "identified", 32),
+        ],
+    );
+    let changes = detect_changes(&provider(), &state, &snapshot(vec![inc]), at(33));
+    assert_eq!(
+        kinds(&changes),
+        pairs(&[("u1", "incident.created"), ("u2", "incident.updated")])
+    );
+}

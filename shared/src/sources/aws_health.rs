@@ -42,8 +42,23 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
+    let mut snapshot = parse(&bytes, url)?;
+    // The page the user named, not the feed read for it.
+    snapshot.page.url = page_url.as_str().to_owned();
+    let mut validators = Validators::new();
+    validators.insert(DOCUMENT.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: page_feed.map(|feed| format!("{feed} (the RSS feed of the page)")),
+    })
+}
+
+/// The snapshot of a Health Dashboard RSS document; `url` is the feed's (a URL under
+/// `/rss/` is taken as AWS's even when the feed has no items yet).
+pub fn parse(bytes: &[u8], url: &Url) -> Result<Snapshot, PollError> {
     let not_aws = |reason: String| not_status_page(DOCUMENT, &reason, AWS_HINT);
-    let feed = feed_rs::parser::parse(bytes.as_slice()).map_err(|e| not_aws(e.to_string()))?;
+    let feed = feed_rs::parser::parse(bytes).map_err(|e| not_aws(e.to_string()))?;
     let mut items: Vec<Item> = feed.entries.into_iter().filter_map(Item::read).collect();
     if items.is_empty() && !feed.id.contains("amazon") && !url.as_str().contains("/rss/") {
         return Err(not_aws("no AWS Health items".into()));
@@ -52,7 +67,7 @@ pub async fn poll(
     let mut snapshot = Snapshot {
         page: PageInfo {
             name: "AWS".into(),
-            url: page_url.as_str().to_owned(),
+            url: url.as_str().to_owned(),
             ..PageInfo::default()
         },
         ..Snapshot::default()
@@ -118,13 +133,7 @@ pub async fn poll(
             _ => ComponentStatus::Operational,
         };
     }
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: page_feed.map(|feed| format!("{feed} (the RSS feed of the page)")),
-    })
+    Ok(snapshot)
 }
 
 /// The feed a dashboard page URL stands for; `None` for any other URL (taken as the feed).

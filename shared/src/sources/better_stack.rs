@@ -13,7 +13,7 @@
 //!
 //! No real body of this format was available; the shape follows Better Stack's documentation.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use url::Url;
 
@@ -38,17 +38,30 @@ pub async fn poll(
     let Some((bytes, validator)) = fetch_single(fetcher, &url, INDEX, previous, HINT).await? else {
         return Ok(PollOutcome::Unchanged);
     };
+    let base_text = base.as_str().trim_end_matches('/');
+    let snapshot = parse(&bytes, base_text, Utc::now())?;
+    let mut validators = Validators::new();
+    validators.insert(INDEX.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: None,
+    })
+}
+
+/// The snapshot of an `index.json`. `base`: the page URL without a trailing `/`; `now` decides
+/// whether a report's end (or a maintenance's start) is past.
+pub fn parse(bytes: &[u8], base: &str, now: DateTime<Utc>) -> Result<Snapshot, PollError> {
     let not_better_stack = |reason: &str| not_status_page(INDEX, reason, HINT);
-    let doc: IndexDoc = parse_json(INDEX, &bytes, HINT)?;
+    let doc: IndexDoc = parse_json(INDEX, bytes, HINT)?;
     if doc.data.kind != "status_page" {
         return Err(not_better_stack(&format!(
             "data.type is {:?}, not \"status_page\"",
             doc.data.kind
         )));
     }
-    let base_text = base.as_str().trim_end_matches('/');
     let mut snapshot = Snapshot {
-        page: page(&doc.data.attributes, base_text),
+        page: page(&doc.data.attributes, base),
         ..Snapshot::default()
     };
     let of_type = |kind: &'static str| doc.included.iter().filter(move |i| i.kind == kind);
@@ -73,7 +86,6 @@ pub async fn poll(
             updated_at: None,
         });
     }
-    let now = Utc::now();
     for report in of_type("status_report") {
         let a = &report.attributes;
         let maintenance = a.report_type.as_deref() == Some("maintenance");
@@ -131,7 +143,7 @@ pub async fn poll(
                 "" | "operational" | "resolved" => Impact::None,
                 other => Impact::Unknown(other.to_owned()),
             },
-            url: Some(format!("{base_text}/reports/{}", report.id)),
+            url: Some(format!("{base}/reports/{}", report.id)),
             components: a
                 .affected_resources
                 .iter()
@@ -169,13 +181,7 @@ pub async fn poll(
             snapshot.incidents.push(record);
         }
     }
-    let mut validators = Validators::new();
-    validators.insert(INDEX.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(snapshot)
 }
 
 fn page(a: &Attributes, base: &str) -> PageInfo {

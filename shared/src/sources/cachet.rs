@@ -68,13 +68,7 @@ pub async fn poll(
     let mut snapshot = Snapshot::default();
     match components {
         Fetched::Body { bytes, validator } => {
-            let doc: Envelope<ComponentDoc> = parse_json(COMPONENTS, &bytes, HINT)?;
-            snapshot.components = doc
-                .data
-                .into_iter()
-                .filter(|c| c.enabled.unwrap_or(true))
-                .map(ComponentDoc::into_component)
-                .collect();
+            snapshot.components = parse_components(&bytes)?;
             validators.insert(COMPONENTS.to_owned(), validator);
         }
         Fetched::NotModified => reuse(previous, COMPONENTS, &mut validators, |p| {
@@ -85,7 +79,7 @@ pub async fn poll(
     let docs: Vec<IncidentDoc> = match incidents {
         Fetched::Body { bytes, validator } => {
             validators.insert(INCIDENTS.to_owned(), validator);
-            parse_json::<Envelope<IncidentDoc>>(INCIDENTS, &bytes, HINT)?.data
+            parse_incidents(&bytes)?
         }
         Fetched::NotModified => {
             reuse(previous, INCIDENTS, &mut validators, |p| {
@@ -96,7 +90,7 @@ pub async fn poll(
         }
         Fetched::NotFound => return Err(not_cachet(INCIDENTS, "HTTP 404")),
     };
-    for doc in docs.into_iter().filter(|d| d.visible.unwrap_or(1) != 0) {
+    for doc in docs {
         let id = doc.id.0.clone();
         let known = prior
             .and_then(|p| {
@@ -114,9 +108,7 @@ pub async fn poll(
             url.set_query(Some("sort=id&order=asc&per_page=100"));
             let document = format!("{INCIDENTS}/{id}/updates");
             match fetcher.get(&url, &document, None).await? {
-                Fetched::Body { bytes, .. } => {
-                    parse_json::<Envelope<UpdateDoc>>(&document, &bytes, HINT)?.data
-                }
+                Fetched::Body { bytes, .. } => parse_updates(&document, &bytes)?,
                 // Older Cachet versions have no updates endpoint.
                 Fetched::NotFound | Fetched::NotModified => Vec::new(),
             }
@@ -127,24 +119,66 @@ pub async fn poll(
             (false, Some(known)) => known,
             _ => doc.into_incident(updates, &snapshot.components, base_text),
         };
-        if record.status == IncidentStatus::Scheduled {
-            snapshot.maintenances.push(record);
-        } else {
-            snapshot.incidents.push(record);
-        }
+        file(&mut snapshot, record);
     }
-    let worst = snapshot
-        .components
+    snapshot.page = page(&snapshot.components, prior, base);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: None,
+    })
+}
+
+/// The enabled components of `/api/v1/components`.
+pub fn parse_components(bytes: &[u8]) -> Result<Vec<Component>, PollError> {
+    let doc: Envelope<ComponentDoc> = parse_json(COMPONENTS, bytes, HINT)?;
+    Ok(doc
+        .data
+        .into_iter()
+        .filter(|c| c.enabled.unwrap_or(true))
+        .map(ComponentDoc::into_component)
+        .collect())
+}
+
+/// The visible incidents of `/api/v1/incidents`, each to be completed with its updates
+/// ([`IncidentDoc::into_incident`]).
+pub fn parse_incidents(bytes: &[u8]) -> Result<Vec<IncidentDoc>, PollError> {
+    let doc: Envelope<IncidentDoc> = parse_json(INCIDENTS, bytes, HINT)?;
+    Ok(doc
+        .data
+        .into_iter()
+        .filter(|d| d.visible.unwrap_or(1) != 0)
+        .collect())
+}
+
+/// The updates of one incident (`document` = `/api/v1/incidents/<id>/updates`).
+pub fn parse_updates(document: &str, bytes: &[u8]) -> Result<Vec<UpdateDoc>, PollError> {
+    Ok(parse_json::<Envelope<UpdateDoc>>(document, bytes, HINT)?.data)
+}
+
+/// Files a record: Cachet's scheduled incidents are the snapshot's maintenances.
+pub fn file(snapshot: &mut Snapshot, record: Incident) {
+    if record.status == IncidentStatus::Scheduled {
+        snapshot.maintenances.push(record);
+    } else {
+        snapshot.incidents.push(record);
+    }
+}
+
+/// The page: Cachet's API has no page document, so the name is the last snapshot's (or the
+/// host) and the indicator the worst component status.
+pub fn page(components: &[Component], prior: Option<&Snapshot>, base: &Url) -> PageInfo {
+    let worst = components
         .iter()
         .map(|c| component_rank(&c.status))
         .max()
         .unwrap_or(0);
-    snapshot.page = PageInfo {
+    PageInfo {
         name: prior
             .map(|p| p.page.name.clone())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| base.host_str().unwrap_or("Cachet").to_owned()),
-        url: base_text.to_owned(),
+        url: base.as_str().trim_end_matches('/').to_owned(),
         time_zone: None,
         indicator: Some(match worst {
             0 => Indicator::None,
@@ -153,12 +187,7 @@ pub async fn poll(
             _ => Indicator::Critical,
         }),
         description: None,
-    };
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    }
 }
 
 fn component_rank(status: &ComponentStatus) -> u8 {
@@ -226,8 +255,9 @@ fn incident_status(raw: &str) -> IncidentStatus {
     }
 }
 
+/// An incident as `/api/v1/incidents` lists it, before its updates are fetched.
 #[derive(Debug, Deserialize)]
-struct IncidentDoc {
+pub struct IncidentDoc {
     id: Id,
     component_id: Option<Id>,
     #[serde(default)]
@@ -241,8 +271,9 @@ struct IncidentDoc {
     updated_at: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct UpdateDoc {
+/// One update of an incident, as its updates document lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UpdateDoc {
     id: Id,
     status: Option<Id>,
     #[serde(default)]
@@ -251,7 +282,13 @@ struct UpdateDoc {
 }
 
 impl IncidentDoc {
-    fn into_incident(
+    pub fn id(&self) -> &str {
+        &self.id.0
+    }
+
+    /// The incident with its updates; `components` gives the impact of the component it
+    /// names, `base` (the page URL without a trailing `/`) its link.
+    pub fn into_incident(
         self,
         updates: Vec<UpdateDoc>,
         components: &[Component],

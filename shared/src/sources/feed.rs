@@ -49,6 +49,12 @@ pub async fn poll(
     })
 }
 
+/// The snapshot of an RSS or Atom document; `url` is the feed's (the page's link when the
+/// feed names none). What `poll` reads, as a pure function (fuzzed).
+pub fn parse(bytes: &[u8], url: &Url) -> Result<Snapshot, PollError> {
+    read(DOCUMENT, bytes, url).map(|read| read.snapshot)
+}
+
 /// A feed read into a snapshot.
 pub(crate) struct FeedRead {
     pub snapshot: Snapshot,

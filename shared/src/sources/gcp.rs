@@ -34,30 +34,31 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
-    let docs: Vec<IncidentDoc> = parse_json(INCIDENTS, &bytes, HINT)?;
-    let base_text = base.as_str().trim_end_matches('/');
-    let snapshot = Snapshot {
-        page: PageInfo {
-            name: if base_text.contains("google.com/appsstatus") {
-                "Google Workspace".into()
-            } else {
-                "Google Cloud".into()
-            },
-            url: base_text.to_owned(),
-            ..PageInfo::default()
-        },
-        incidents: docs
-            .into_iter()
-            .map(|d| d.into_incident(base_text))
-            .collect(),
-        ..Snapshot::default()
-    };
+    let snapshot = parse(&bytes, base.as_str().trim_end_matches('/'))?;
     let mut validators = Validators::new();
     validators.insert(INCIDENTS.to_owned(), validator);
     Ok(PollOutcome::Fetched {
         snapshot,
         validators,
         documents: None,
+    })
+}
+
+/// The snapshot of an `incidents.json`; `base`: the dashboard URL without a trailing `/`.
+pub fn parse(bytes: &[u8], base: &str) -> Result<Snapshot, PollError> {
+    let docs: Vec<IncidentDoc> = parse_json(INCIDENTS, bytes, HINT)?;
+    Ok(Snapshot {
+        page: PageInfo {
+            name: if base.contains("google.com/appsstatus") {
+                "Google Workspace".into()
+            } else {
+                "Google Cloud".into()
+            },
+            url: base.to_owned(),
+            ..PageInfo::default()
+        },
+        incidents: docs.into_iter().map(|d| d.into_incident(base)).collect(),
+        ..Snapshot::default()
     })
 }
 

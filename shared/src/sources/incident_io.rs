@@ -36,15 +36,27 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
-    let doc: SummaryDoc = parse_json(SUMMARY, &bytes, HINT)?;
-    let prior = previous.and_then(|p| p.snapshot());
-    let snapshot = Snapshot {
+    let base_text = base.as_str().trim_end_matches('/');
+    let snapshot = parse(&bytes, base_text, previous.and_then(|p| p.snapshot()))?;
+    let mut validators = Validators::new();
+    validators.insert(SUMMARY.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: None,
+    })
+}
+
+/// The snapshot of a widget `summary`. `base`: the page URL without a trailing `/`; `prior`:
+/// the last snapshot, whose records keep the updates this document no longer shows.
+pub fn parse(bytes: &[u8], base: &str, prior: Option<&Snapshot>) -> Result<Snapshot, PollError> {
+    let doc: SummaryDoc = parse_json(SUMMARY, bytes, HINT)?;
+    Ok(Snapshot {
         page: PageInfo {
             name: doc.page_title,
-            url: doc.page_url.map_or_else(
-                || base.as_str().trim_end_matches('/').to_owned(),
-                |u| u.trim_end_matches('/').to_owned(),
-            ),
+            url: doc
+                .page_url
+                .map_or_else(|| base.to_owned(), |u| u.trim_end_matches('/').to_owned()),
             ..PageInfo::default()
         },
         incidents: doc
@@ -59,13 +71,6 @@ pub async fn poll(
             .map(|r| r.into_incident(true, prior.map(|p| p.maintenances.as_slice())))
             .collect(),
         ..Snapshot::default()
-    };
-    let mut validators = Validators::new();
-    validators.insert(SUMMARY.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
     })
 }
 

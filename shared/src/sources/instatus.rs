@@ -41,11 +41,23 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
-    let doc: SummaryDoc = parse_json(SUMMARY, &bytes, HINT)?;
     let base_text = base.as_str().trim_end_matches('/');
-    let prior = previous.and_then(|p| p.snapshot());
-    let snapshot = Snapshot {
-        page: doc.page.into_page(base_text),
+    let snapshot = parse(&bytes, base_text, previous.and_then(|p| p.snapshot()))?;
+    let mut validators = Validators::new();
+    validators.insert(SUMMARY.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: None,
+    })
+}
+
+/// The snapshot of a `summary.json`. `base`: the page URL without a trailing `/`; `prior`:
+/// the last snapshot, whose records keep the updates this document no longer shows.
+pub fn parse(bytes: &[u8], base: &str, prior: Option<&Snapshot>) -> Result<Snapshot, PollError> {
+    let doc: SummaryDoc = parse_json(SUMMARY, bytes, HINT)?;
+    Ok(Snapshot {
+        page: doc.page.into_page(base),
         components: Vec::new(),
         incidents: doc
             .active_incidents
@@ -57,13 +69,6 @@ pub async fn poll(
             .into_iter()
             .map(|m| m.into_incident(true, prior.map(|p| p.maintenances.as_slice())))
             .collect(),
-    };
-    let mut validators = Validators::new();
-    validators.insert(SUMMARY.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
     })
 }
 

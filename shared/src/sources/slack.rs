@@ -69,8 +69,7 @@ pub async fn poll(
     match history {
         Fetched::Body { bytes, validator } => {
             validators.insert(HISTORY.to_owned(), validator);
-            let listed: Vec<IncidentDoc> = parse_json(HISTORY, &bytes, HINT)?;
-            add(&mut snapshot, listed, base_text);
+            read_history(&bytes, base_text, &mut snapshot)?;
         }
         Fetched::NotModified => reuse(previous, HISTORY, &mut validators, |prev| {
             snapshot.incidents = prev.incidents.clone();
@@ -80,9 +79,7 @@ pub async fn poll(
     }
     match current {
         Fetched::Body { bytes, validator } => {
-            let doc: CurrentDoc = parse_json(CURRENT, &bytes, HINT)?;
-            snapshot.page = page(base_text, &doc.status);
-            add(&mut snapshot, doc.active_incidents, base_text);
+            read_current(&bytes, base_text, &mut snapshot)?;
             validators.insert(CURRENT.to_owned(), validator);
         }
         Fetched::NotModified => {
@@ -116,6 +113,23 @@ pub async fn poll(
         validators,
         documents: None,
     })
+}
+
+/// Adds the records of `history` to `snapshot` (replacing records with the same id);
+/// `base` is the page URL without a trailing `/`.
+pub fn read_history(bytes: &[u8], base: &str, snapshot: &mut Snapshot) -> Result<(), PollError> {
+    let listed: Vec<IncidentDoc> = parse_json(HISTORY, bytes, HINT)?;
+    add(snapshot, listed, base);
+    Ok(())
+}
+
+/// Reads `current` into `snapshot`: the page's status, and its open incidents over the
+/// records already there (`current` is the fresher view, so it is read after `history`).
+pub fn read_current(bytes: &[u8], base: &str, snapshot: &mut Snapshot) -> Result<(), PollError> {
+    let doc: CurrentDoc = parse_json(CURRENT, bytes, HINT)?;
+    snapshot.page = page(base, &doc.status);
+    add(snapshot, doc.active_incidents, base);
+    Ok(())
 }
 
 fn add(snapshot: &mut Snapshot, records: Vec<IncidentDoc>, base: &str) {

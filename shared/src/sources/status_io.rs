@@ -14,7 +14,7 @@
 //!
 //! No real body of this format was available; the shape follows public descriptions of it.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use url::Url;
 
@@ -40,9 +40,27 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
-    let doc: Document = parse_json(DOCUMENT, &bytes, HINT)?;
+    let snapshot = parse(&bytes, url, previous.and_then(|p| p.snapshot()), Utc::now())?;
+    let mut validators = Validators::new();
+    validators.insert(DOCUMENT.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: None,
+    })
+}
+
+/// The snapshot of a status document. `url`: the document's (it is the page's link);
+/// `prior`: the last snapshot, which keeps the page's name (the document has none); `now`
+/// tells upcoming maintenance from running.
+pub fn parse(
+    bytes: &[u8],
+    url: &Url,
+    prior: Option<&Snapshot>,
+    now: DateTime<Utc>,
+) -> Result<Snapshot, PollError> {
+    let doc: Document = parse_json(DOCUMENT, bytes, HINT)?;
     let result = doc.result;
-    let prior = previous.and_then(|p| p.snapshot());
     let mut snapshot = Snapshot {
         page: PageInfo {
             name: prior.map(|p| p.page.name.clone()).unwrap_or_default(),
@@ -128,7 +146,7 @@ pub async fn poll(
             .collect();
         updates.sort_by_key(|u| u.created_at);
         let upcoming = maintenance
-            && instant(record.datetime_planned_start.as_deref()).is_some_and(|s| s > Utc::now());
+            && instant(record.datetime_planned_start.as_deref()).is_some_and(|s| s > now);
         if upcoming {
             for update in &mut updates {
                 update.status = IncidentStatus::Scheduled;
@@ -188,13 +206,7 @@ pub async fn poll(
         .chain(&result.maintenance.upcoming)
         .map(|r| to_incident(r, true))
         .collect();
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(snapshot)
 }
 
 fn indicator(code: Option<u32>) -> Indicator {

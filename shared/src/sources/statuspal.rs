@@ -62,8 +62,20 @@ pub async fn poll(
     else {
         return Ok(PollOutcome::Unchanged);
     };
-    let doc: SummaryDoc = parse_json(DOCUMENT, &bytes, HINT)?;
-    let now = Utc::now();
+    let snapshot = parse(&bytes, url, Utc::now())?;
+    let mut validators = Validators::new();
+    validators.insert(DOCUMENT.to_owned(), validator);
+    Ok(PollOutcome::Fetched {
+        snapshot,
+        validators,
+        documents: None,
+    })
+}
+
+/// The snapshot of a summary document; `url` is the provider's (the page's link when the
+/// document has none), `now` decides whether an `ends_at` is past.
+pub fn parse(bytes: &[u8], url: &Url, now: DateTime<Utc>) -> Result<Snapshot, PollError> {
+    let doc: SummaryDoc = parse_json(DOCUMENT, bytes, HINT)?;
     let mut components = Vec::new();
     for service in doc.services {
         service.flatten_into(None, &mut components);
@@ -84,18 +96,11 @@ pub async fn poll(
             maintenances.push(record);
         }
     }
-    let snapshot = Snapshot {
+    Ok(Snapshot {
         page: doc.status_page.into_page(url),
         components,
         incidents,
         maintenances,
-    };
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
     })
 }
 

@@ -73,6 +73,22 @@ pub(super) fn read_maintenances(bytes: &[u8], base: &str) -> Result<Vec<Incident
         .collect())
 }
 
+/// The pure readers a poll uses, public so they are fuzzed as they run
+/// ([`crate::fuzzing`]): the page and its components from `summary.json`…
+pub fn parse_summary(bytes: &[u8]) -> Result<(PageInfo, Vec<Component>), PollError> {
+    read_summary(bytes, "").map(|summary| (summary.page, summary.components))
+}
+
+/// …the incidents of `incidents.json`…
+pub fn parse_incidents(bytes: &[u8], base: &str) -> Result<Vec<Incident>, PollError> {
+    read_incidents(bytes, base)
+}
+
+/// …and the maintenances of `scheduled-maintenances.json`.
+pub fn parse_maintenances(bytes: &[u8], base: &str) -> Result<Vec<Incident>, PollError> {
+    read_maintenances(bytes, base)
+}
+
 #[derive(Debug, Deserialize)]
 struct SummaryDoc {
     page: PageDoc,

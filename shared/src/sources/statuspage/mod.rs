@@ -20,7 +20,9 @@ pub(crate) mod update_alias;
 
 use url::Url;
 
-pub use api::{INCIDENTS, MAINTENANCES, SUMMARY};
+pub use api::{
+    INCIDENTS, MAINTENANCES, SUMMARY, parse_incidents, parse_maintenances, parse_summary,
+};
 pub use history::{HISTORY_ATOM, HISTORY_RSS};
 
 use self::api::not_a_statuspage;
