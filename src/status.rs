@@ -20,12 +20,10 @@ pub fn status(config_path: &Path, json: bool) -> Result<()> {
     let mut overviews = Vec::with_capacity(config.providers.len());
     for provider in &config.providers {
         let (snapshot, health) = reader.provider(&provider.id)?;
+        // As events name it: the configured name, else the page's own, else the id.
         let name = provider
-            .name
-            .clone()
-            .or_else(|| snapshot.as_ref().map(|s| s.page.name.clone()))
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| provider.id.clone());
+            .provider(snapshot.as_ref().map_or("", |s| s.page.name.as_str()))
+            .name;
         overviews.push(overview(&provider.id, &name, snapshot.as_ref(), &health));
     }
     worst_first(&mut overviews);

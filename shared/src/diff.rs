@@ -395,27 +395,16 @@ fn after_move(
     }
     let open_now = open_records(snapshot);
     let keys: Vec<String> = snapshot_keys(snapshot).into_iter().collect();
-    let event = Event {
-        kind: EventType::ProviderMoved,
-        id: event_id(
-            &provider.id,
-            "provider",
-            &keys.join("\n"),
-            EventType::ProviderMoved,
-        ),
-        timestamp: now,
-        data: EventData {
-            provider: provider_ref.clone(),
-            incident: None,
-            update: None,
-            component: None,
-            moved: Some(ProviderMove {
-                records_before,
-                records_now,
-                open_now,
-            }),
+    let event = Event::provider_moved(
+        provider_ref.clone(),
+        &keys.join("\n"),
+        now,
+        ProviderMove {
+            records_before,
+            records_now,
+            open_now,
         },
-    };
+    );
     Changes {
         events: vec![event],
         state,

@@ -6,7 +6,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::model::{AffectedComponent, ComponentStatus, EntityKind, Impact, IncidentStatus};
+use crate::model::{
+    AffectedComponent, ComponentStatus, EntityKind, Impact, IncidentStatus, Provider,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventType {
@@ -111,6 +113,16 @@ pub struct ProviderRef {
     pub url: String,
 }
 
+impl From<Provider> for ProviderRef {
+    fn from(provider: Provider) -> ProviderRef {
+        ProviderRef {
+            id: provider.id,
+            name: provider.name,
+            url: provider.url,
+        }
+    }
+}
+
 /// An incident, or a maintenance (which also carries its window).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentRef {
@@ -156,6 +168,33 @@ pub struct ComponentChange {
 }
 
 impl Event {
+    /// A `provider.moved` event. `occurrence` names the move (what the new page holds), so
+    /// the same move replayed keeps its id and a later move gets another.
+    pub fn provider_moved(
+        provider: ProviderRef,
+        occurrence: &str,
+        timestamp: DateTime<Utc>,
+        moved: ProviderMove,
+    ) -> Event {
+        Event {
+            kind: EventType::ProviderMoved,
+            id: event_id(
+                &provider.id,
+                "provider",
+                occurrence,
+                EventType::ProviderMoved,
+            ),
+            timestamp,
+            data: EventData {
+                provider,
+                incident: None,
+                update: None,
+                component: None,
+                moved: Some(moved),
+            },
+        }
+    }
+
     /// The entity (incident or maintenance) this event is about, with its kind.
     pub fn entity_kind(&self) -> Option<EntityKind> {
         match self.kind {

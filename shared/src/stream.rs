@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
 use crate::diff::{ProviderState, detect_changes, known_after, open_records};
-use crate::event::{Event, EventData, EventType, ProviderMove, ProviderRef, event_id};
+use crate::event::{Event, ProviderMove};
 use crate::model::{Component, Incident, Provider, Snapshot};
 
 pub const INCIDENT_PREFIX: &str = "I#";
@@ -311,27 +311,7 @@ pub fn item_events(
 /// The `provider.moved` event of a move marker; its id comes from the marker's key, so a
 /// replayed record yields the same id.
 fn moved_event(marker: &StateItem, moved: ProviderMove, observed_at: DateTime<Utc>) -> Event {
-    Event {
-        kind: EventType::ProviderMoved,
-        id: event_id(
-            &marker.provider_id,
-            "provider",
-            &marker.sk,
-            EventType::ProviderMoved,
-        ),
-        timestamp: observed_at,
-        data: EventData {
-            provider: ProviderRef {
-                id: marker.provider_id.clone(),
-                name: marker.provider_name.clone(),
-                url: marker.provider_url.clone(),
-            },
-            incident: None,
-            update: None,
-            component: None,
-            moved: Some(moved),
-        },
-    }
+    Event::provider_moved(marker.provider().into(), &marker.sk, observed_at, moved)
 }
 
 #[cfg(test)]
@@ -339,6 +319,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::event::EventType;
     use crate::model::{IncidentStatus, IncidentUpdate};
 
     fn t(minute: u32) -> DateTime<Utc> {

@@ -58,12 +58,10 @@ pub async fn provider(State(state): State<Arc<WebState>>, Path(id): Path<String>
 
 fn detail(reader: &StateReader, provider: &ProviderConfig) -> Result<ProviderDetail, String> {
     let (snapshot, health) = reader.provider(&provider.id).map_err(|e| e.to_string())?;
+    // As events name it: the configured name, else the page's own, else the id.
     let name = provider
-        .name
-        .clone()
-        .or_else(|| snapshot.as_ref().map(|s| s.page.name.clone()))
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| provider.id.clone());
+        .provider(snapshot.as_ref().map_or("", |s| s.page.name.as_str()))
+        .name;
     let overview = overview(&provider.id, &name, snapshot.as_ref(), &health);
     let (components, maintenances) = snapshot
         .map(|s| (s.components, s.maintenances))
