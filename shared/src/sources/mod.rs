@@ -33,7 +33,9 @@ pub use fetch::{
 };
 pub(crate) use fetch::{fetch_single, reuse};
 pub use parse::zoneless;
-pub(crate) use parse::{Id, id_text, instant, is_markup, not_status_page, parse_json, short_hash};
+pub(crate) use parse::{
+    Id, distinct_update_ids, id_text, instant, is_markup, not_status_page, parse_json, short_hash,
+};
 
 use crate::config::{Platform, ProviderConfig};
 use crate::model::{Incident, Snapshot};

@@ -41,6 +41,20 @@ pub(crate) fn short_hash(seed: &str) -> String {
     hex::encode(&Sha256::digest(seed.as_bytes())[..6])
 }
 
+/// Ids derived from a note's time collide when two notes share a second. The first keeps its
+/// id (it may have been announced under it already); each later one gets `#2`, `#3`… in listing
+/// order, so no note is lost to the dedupe of repeated ids.
+pub(crate) fn distinct_update_ids(updates: &mut [crate::model::IncidentUpdate]) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for update in updates {
+        let count = seen.entry(update.id.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            update.id = format!("{}#{count}", update.id);
+        }
+    }
+}
+
 const MARKUP_NOT_JSON: &str = "got HTML or XML, not JSON";
 
 /// Whether a body is markup (an HTML page, a challenge page) rather than the JSON asked for.
@@ -114,5 +128,26 @@ mod tests {
         );
         assert_eq!(at("yesterday"), None);
         assert_eq!(at("2026-11-20"), None);
+    }
+}
+
+#[cfg(test)]
+mod distinct_ids {
+    use super::*;
+    use crate::model::IncidentUpdate;
+
+    #[test]
+    fn notes_sharing_a_derived_id_are_told_apart_in_order() {
+        let note = |id: &str| IncidentUpdate {
+            id: id.into(),
+            status: "investigating".into(),
+            body: String::new(),
+            created_at: None,
+            alias: None,
+        };
+        let mut updates = vec![note("n-a"), note("n-b"), note("n-a"), note("n-a")];
+        distinct_update_ids(&mut updates);
+        let ids: Vec<&str> = updates.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, ["n-a", "n-b", "n-a#2", "n-a#3"]);
     }
 }

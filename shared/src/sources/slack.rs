@@ -3,6 +3,7 @@
 //! What Slack cannot express, and how it is handled:
 //! - notes (updates) have no id: each gets `note-<hash of incident id and note time>`, stable
 //!   as long as Slack does not re-date a note (an edited body keeps its id and is not re-sent);
+//!   a second note in the same second gets `#2` after it (`sources::distinct_update_ids`);
 //! - notes have no status: every note carries the incident's open status (`investigating`,
 //!   or `in_progress` for maintenance) except the last note of a finished incident, which
 //!   carries `resolved` (`completed`);
@@ -19,8 +20,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetched, Fetcher, Id, PollError, PollOutcome, Previous, Validators, document_url, instant,
-    not_status_page, parse_json, reuse, short_hash,
+    Fetched, Fetcher, Id, PollError, PollOutcome, Previous, Validators, distinct_update_ids,
+    document_url, instant, not_status_page, parse_json, reuse, short_hash,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate,
@@ -239,7 +240,7 @@ impl IncidentDoc {
             .collect();
         notes.sort_by_key(|(at, _)| *at);
         let last = notes.len().saturating_sub(1);
-        let updates = notes
+        let mut updates: Vec<IncidentUpdate> = notes
             .into_iter()
             .enumerate()
             .map(|(index, (at, note))| IncidentUpdate {
@@ -254,6 +255,7 @@ impl IncidentDoc {
                 alias: None,
             })
             .collect();
+        distinct_update_ids(&mut updates);
         let updated_at = instant(self.date_updated.as_deref());
         Incident {
             url: self
@@ -322,5 +324,41 @@ mod tests {
             incident.updates[0].id,
             note_id("546", "2026-11-20T09:02:11-08:00")
         );
+    }
+
+    #[test]
+    fn two_notes_in_the_same_second_are_both_kept() {
+        let doc: IncidentDoc = serde_json::from_str(
+            r#"{"id": 547, "date_created": "2026-11-20T09:02:11-08:00", "title": "Delays", "type": "incident",
+                "status": "active", "services": ["Messaging"],
+                "notes": [{"date_created": "2026-11-20T09:02:11-08:00", "body": "Investigating."},
+                          {"date_created": "2026-11-20T09:02:11-08:00", "body": "Also affects huddles."}]}"#,
+        )
+        .unwrap();
+        let incident = doc.into_incident("https://slack-status.com");
+        let first = note_id("547", "2026-11-20T09:02:11-08:00");
+        let ids: Vec<&str> = incident.updates.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, [first.clone(), format!("{first}#2")]);
+        // Both are news to the diff (before, the second was dropped as a repeat of the first).
+        let provider = crate::model::Provider {
+            id: "slack".into(),
+            name: "Slack".into(),
+            url: "https://slack-status.com".into(),
+        };
+        let snapshot = Snapshot {
+            incidents: vec![incident],
+            ..Snapshot::default()
+        };
+        let known = crate::diff::ProviderState {
+            baseline_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            ..Default::default()
+        };
+        let events =
+            crate::diff::detect_changes(&provider, &known, &snapshot, chrono::Utc::now()).events;
+        let bodies: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.data.update.as_ref().map(|u| u.body.as_str()))
+            .collect();
+        assert_eq!(bodies, ["Investigating.", "Also affects huddles."]);
     }
 }

@@ -19,8 +19,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, fetch_single, instant, parse_json,
-    short_hash,
+    Fetcher, PollError, PollOutcome, Previous, Validators, distinct_update_ids, fetch_single,
+    instant, parse_json, short_hash,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -145,6 +145,7 @@ pub fn parse(
             })
             .collect();
         updates.sort_by_key(|u| u.created_at);
+        distinct_update_ids(&mut updates);
         let upcoming = maintenance
             && instant(record.datetime_planned_start.as_deref()).is_some_and(|s| s > now);
         if upcoming {
