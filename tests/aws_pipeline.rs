@@ -394,25 +394,13 @@ async fn open_only_platform_resolves_by_absence_on_aws() {
         receiver.url(),
     ));
     let functions = start_functions(&cloud, &config).await;
-    let mut cycle = async || {
-        let report = functions
-            .poller_api
-            .invoke(&schedule_event())
-            .await
-            .unwrap();
-        assert_eq!(report["failed"], 0, "{report}");
-        let (batch, _) = cloud.stream_batch().await;
-        let response = functions.notifier_api.invoke(&batch).await.unwrap();
-        assert!(failures(&response).is_empty(), "{response}");
-        report
-    };
-    cycle().await;
+    functions.cycle(&mut cloud).await;
     server.publish_document("manychat", "/summary.json", summary(incident));
-    cycle().await;
+    functions.cycle(&mut cloud).await;
     assert_eq!(receiver.delivered_types(), ["incident.created"]);
 
     server.take_hits();
-    let idle = cycle().await;
+    let idle = functions.cycle(&mut cloud).await;
     assert_eq!(idle["unchanged"], 1, "{idle}");
     let hits = server.take_hits();
     assert_eq!(
@@ -422,9 +410,9 @@ async fn open_only_platform_resolves_by_absence_on_aws() {
     );
 
     server.publish_document("manychat", "/summary.json", summary(json!([])));
-    let resolved = cycle().await;
+    let resolved = functions.cycle(&mut cloud).await;
     assert_eq!(resolved["items_written"], 1, "{resolved}");
-    cycle().await;
+    functions.cycle(&mut cloud).await;
     assert_eq!(
         receiver.delivered_types(),
         ["incident.created", "incident.resolved"]
@@ -454,16 +442,7 @@ async fn a_backfill_reaches_chat_as_one_digest_on_aws() {
         platforms.slack_url(),
     ));
     let functions = start_functions(&cloud, &config).await;
-    let poll = async |cloud: &mut Cloud| {
-        let report = functions
-            .poller_api
-            .invoke(&schedule_event())
-            .await
-            .unwrap();
-        assert_eq!(report["failed"], 0, "{report}");
-        cloud.stream_batch().await.0
-    };
-    let batch = poll(&mut cloud).await;
+    let (_, batch) = functions.poll(&mut cloud).await;
     functions.notifier_api.invoke(&batch).await.unwrap();
     platforms.clear();
 
@@ -477,7 +456,7 @@ async fn a_backfill_reaches_chat_as_one_digest_on_aws() {
         );
     }
     server.publish("backfill", &page);
-    let batch = poll(&mut cloud).await;
+    let (_, batch) = functions.poll(&mut cloud).await;
     let response = functions.notifier_api.invoke(&batch).await.unwrap();
     assert!(failures(&response).is_empty(), "{response}");
     assert_eq!(receiver.delivered_types(), vec!["incident.created"; 12]);
@@ -519,24 +498,13 @@ async fn a_page_that_moves_is_reported_once_on_aws() {
         receiver.url(),
     ));
     let functions = start_functions(&cloud, &config).await;
-    let poll = async |cloud: &mut Cloud| {
-        let report = functions
-            .poller_api
-            .invoke(&schedule_event())
-            .await
-            .unwrap();
-        assert_eq!(report["failed"], 0, "{report}");
-        let (batch, _) = cloud.stream_batch().await;
-        let response = functions.notifier_api.invoke(&batch).await.unwrap();
-        assert!(failures(&response).is_empty(), "{response}");
-    };
-    poll(&mut cloud).await;
+    functions.cycle(&mut cloud).await;
     assert_eq!(receiver.delivered_types(), ["incident.created"]);
     receiver.clear();
 
     page.migrate("mv");
     server.publish("moving", &page);
-    poll(&mut cloud).await;
+    functions.cycle(&mut cloud).await;
     assert_eq!(
         receiver.delivered_types(),
         ["provider.moved"],
@@ -556,7 +524,7 @@ async fn a_page_that_moves_is_reported_once_on_aws() {
         epoch() + Span::minutes(30),
     );
     server.publish("moving", &page);
-    poll(&mut cloud).await;
+    functions.cycle(&mut cloud).await;
     assert_eq!(receiver.delivered_types(), ["incident.resolved"]);
 }
 

@@ -223,6 +223,23 @@ pub struct Functions {
     pub notifier: Function,
 }
 
+impl Functions {
+    /// One scheduled poll that must not fail: its report and the stream batch it wrote.
+    pub async fn poll(&self, cloud: &mut Cloud) -> (Value, Value) {
+        let report = self.poller_api.invoke(&schedule_event()).await.unwrap();
+        assert_eq!(report["failed"], 0, "{report}");
+        (report, cloud.stream_batch().await.0)
+    }
+
+    /// One poll, and the notifier on its batch, neither failing: the poller's report.
+    pub async fn cycle(&self, cloud: &mut Cloud) -> Value {
+        let (report, batch) = self.poll(cloud).await;
+        let response = self.notifier_api.invoke(&batch).await.unwrap();
+        assert!(failures(&response).is_empty(), "{response}");
+        report
+    }
+}
+
 impl Cloud {
     /// Stores the config in SSM Parameter Store, as the template deploys it.
     pub async fn put_config(&self, config: &std::path::Path) {
