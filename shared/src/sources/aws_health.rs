@@ -45,11 +45,9 @@ pub async fn poll(
     let mut snapshot = parse(&bytes, url)?;
     // The page the user named, not the feed read for it.
     snapshot.page.url = page_url.as_str().to_owned();
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
     Ok(PollOutcome::Fetched {
         snapshot,
-        validators,
+        validators: Validators::from([(DOCUMENT.to_owned(), validator)]),
         documents: page_feed.map(|feed| format!("{feed} (the RSS feed of the page)")),
     })
 }

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, id_text,
-    instant, not_status_page, parse_json,
+    Fetcher, PollError, PollOutcome, Previous, document_url, fetch_single, id_text, instant,
+    not_status_page, parse_json,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -40,13 +40,7 @@ pub async fn poll(
     };
     let base_text = base.as_str().trim_end_matches('/');
     let snapshot = parse(&bytes, base_text, Utc::now())?;
-    let mut validators = Validators::new();
-    validators.insert(INDEX.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(PollOutcome::single(snapshot, INDEX, validator))
 }
 
 /// The snapshot of an `index.json`. `base`: the page URL without a trailing `/`; `now` decides

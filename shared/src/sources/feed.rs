@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::statuspage::update_alias;
-use super::{Fetcher, PollError, PollOutcome, Previous, Validators, fetch_single, not_status_page};
+use super::{Fetcher, PollError, PollOutcome, Previous, fetch_single, not_status_page};
 use crate::model::{Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo, Snapshot};
 use crate::render::plain_text;
 
@@ -40,13 +40,7 @@ pub async fn poll(
         return Ok(PollOutcome::Unchanged);
     };
     let snapshot = read(DOCUMENT, &bytes, url)?.snapshot;
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(PollOutcome::single(snapshot, DOCUMENT, validator))
 }
 
 /// The snapshot of an RSS or Atom document; `url` is the feed's (the page's link when the

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, instant,
-    parse_json, short_hash,
+    Fetcher, PollError, PollOutcome, Previous, document_url, fetch_single, instant, parse_json,
+    short_hash,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo,
@@ -35,13 +35,7 @@ pub async fn poll(
         return Ok(PollOutcome::Unchanged);
     };
     let snapshot = parse(&bytes, base.as_str().trim_end_matches('/'))?;
-    let mut validators = Validators::new();
-    validators.insert(INCIDENTS.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(PollOutcome::single(snapshot, INCIDENTS, validator))
 }
 
 /// The snapshot of an `incidents.json`; `base`: the dashboard URL without a trailing `/`.

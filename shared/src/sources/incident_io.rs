@@ -15,8 +15,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, instant,
-    parse_json, short_hash,
+    Fetcher, PollError, PollOutcome, Previous, document_url, fetch_single, instant, parse_json,
+    short_hash,
 };
 use crate::model::{
     AffectedComponent, ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate, PageInfo,
@@ -38,13 +38,7 @@ pub async fn poll(
     };
     let base_text = base.as_str().trim_end_matches('/');
     let snapshot = parse(&bytes, base_text, previous.and_then(|p| p.snapshot()))?;
-    let mut validators = Validators::new();
-    validators.insert(SUMMARY.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(PollOutcome::single(snapshot, SUMMARY, validator))
 }
 
 /// The snapshot of a widget `summary`. `base`: the page URL without a trailing `/`; `prior`:

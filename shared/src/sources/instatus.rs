@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, document_url, fetch_single, parse_json,
+    Fetcher, PollError, PollOutcome, Previous, document_url, fetch_single, parse_json,
     status_update,
 };
 use crate::model::{
@@ -43,13 +43,7 @@ pub async fn poll(
     };
     let base_text = base.as_str().trim_end_matches('/');
     let snapshot = parse(&bytes, base_text, previous.and_then(|p| p.snapshot()))?;
-    let mut validators = Validators::new();
-    validators.insert(SUMMARY.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(PollOutcome::single(snapshot, SUMMARY, validator))
 }
 
 /// The snapshot of a `summary.json`. `base`: the page URL without a trailing `/`; `prior`:

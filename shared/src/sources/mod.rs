@@ -56,6 +56,17 @@ pub enum PollOutcome {
     },
 }
 
+impl PollOutcome {
+    /// A platform read from one document: its snapshot, with that document's validator.
+    pub fn single(snapshot: Snapshot, document: &str, validator: Validator) -> PollOutcome {
+        PollOutcome::Fetched {
+            snapshot,
+            validators: Validators::from([(document.to_owned(), validator)]),
+            documents: None,
+        }
+    }
+}
+
 /// What to log about the documents a poll read, when it is news: the first poll of a page read
 /// through other documents than usual, or a poll reading other documents than the last one (a
 /// page falling back, or returning to its usual documents).

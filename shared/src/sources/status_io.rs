@@ -19,8 +19,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, distinct_update_ids, fetch_single,
-    instant, parse_json, short_hash,
+    Fetcher, PollError, PollOutcome, Previous, distinct_update_ids, fetch_single, instant,
+    parse_json, short_hash,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -41,13 +41,7 @@ pub async fn poll(
         return Ok(PollOutcome::Unchanged);
     };
     let snapshot = parse(&bytes, url, previous.and_then(|p| p.snapshot()), Utc::now())?;
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(PollOutcome::single(snapshot, DOCUMENT, validator))
 }
 
 /// The snapshot of a status document. `url`: the document's (it is the page's link);

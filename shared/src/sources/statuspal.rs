@@ -33,8 +33,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    Fetcher, Id, PollError, PollOutcome, Previous, Validators, fetch_single, not_status_page,
-    parse_json, short_hash, zoneless,
+    Fetcher, Id, PollError, PollOutcome, Previous, fetch_single, not_status_page, parse_json,
+    short_hash, zoneless,
 };
 use crate::model::{
     AffectedComponent, Component, ComponentStatus, Impact, Incident, IncidentStatus,
@@ -63,13 +63,7 @@ pub async fn poll(
         return Ok(PollOutcome::Unchanged);
     };
     let snapshot = parse(&bytes, url, Utc::now())?;
-    let mut validators = Validators::new();
-    validators.insert(DOCUMENT.to_owned(), validator);
-    Ok(PollOutcome::Fetched {
-        snapshot,
-        validators,
-        documents: None,
-    })
+    Ok(PollOutcome::single(snapshot, DOCUMENT, validator))
 }
 
 /// The snapshot of a summary document; `url` is the provider's (the page's link when the
