@@ -173,23 +173,24 @@ impl Message {
             .as_ref()
             .and_then(|u| u.created_at)
             .unwrap_or(event.timestamp);
+        // Every piece of vendor text loses its mentions here, once, for every channel.
         Message {
             action: action(event.kind),
-            provider: single_line(&provider.name),
+            provider: break_mentions(single_line(&provider.name)),
             provider_id: provider.id.clone(),
             title: if title.is_empty() {
                 "(untitled)".into()
             } else {
-                title
+                break_mentions(title)
             },
-            status,
+            status: break_mentions(status),
             impact: match &impact {
                 Impact::None if event.data.component.is_some() => None,
-                impact => Some(humanize(impact.as_str())),
+                impact => Some(break_mentions(humanize(impact.as_str()))),
             },
             tone: tone(event, &impact),
-            components,
-            body,
+            components: components.into_iter().map(break_mentions).collect(),
+            body: break_mentions(body),
             url,
             time,
             window,
@@ -292,12 +293,7 @@ fn tone(event: &Event, impact: &Impact) -> Tone {
 /// `partial_outage` → "Partial outage". Statuses are open enums: a vendor's unknown value is
 /// kept as text, so it is made one clean line like any other vendor text.
 pub fn humanize(raw: &str) -> String {
-    let spaced = if raw.contains(['_', '-']) {
-        raw.replace(['_', '-'], " ")
-    } else {
-        raw.to_owned()
-    };
-    let spaced = single_line(&spaced);
+    let spaced = single_line(&raw.replace(['_', '-'], " "));
     let mut chars = spaced.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -319,6 +315,27 @@ fn window(from: DateTime<Utc>, until: DateTime<Utc>) -> String {
     } else {
         format!("{} – {}", minute(from), minute(until))
     }
+}
+
+/// U+2060 WORD JOINER: invisible, unbreakable, and not a word character, so `@⁠channel` no
+/// longer reads as a mention to any platform's parser while it still reads the same.
+pub const WORD_JOINER: char = '\u{2060}';
+
+/// `@channel`, `@here`, `@all`, `@everyone`, `@username`: a word joiner after every `@`, so no
+/// mention syntax of any platform survives in vendor text, while it reads the same. Text
+/// without an `@` is returned as it is.
+pub fn break_mentions(text: String) -> String {
+    if !text.contains('@') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 12);
+    for c in text.chars() {
+        out.push(c);
+        if c == '@' {
+            out.push(WORD_JOINER);
+        }
+    }
+    out
 }
 
 /// A vendor's link as a URL a channel may put behind a button: absolute http(s) only, so a
@@ -483,6 +500,14 @@ pub fn bytes(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mentions_are_broken_but_read_the_same() {
+        let out = break_mentions("ping @channel and @here".to_owned());
+        assert_eq!(out, "ping @\u{2060}channel and @\u{2060}here");
+        assert_eq!(out.replace(WORD_JOINER, ""), "ping @channel and @here");
+        assert_eq!(break_mentions("no mention".to_owned()), "no mention");
+    }
 
     #[test]
     fn html_bodies_become_text_and_plain_text_stays() {

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{FALLBACK_COOLDOWN, Reply, classify_status};
-use super::markup::{break_mentions, escape_markdown, markdown_link_target, neutralised_cut};
+use super::markup::{escape_markdown, markdown_link_target, neutralised_cut};
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -73,7 +73,7 @@ fn safe(text: &str, max: usize) -> String {
 
 pub fn build_body(message: &Message) -> Value {
     let (title, _) = cut(
-        &break_mentions(&format!("{} {}", message.tone.emoji(), message.headline())),
+        &format!("{} {}", message.tone.emoji(), message.headline()),
         TITLE_MAX,
         chars,
     );

@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{Reply, classify_status};
-use super::markup::break_mentions;
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -49,14 +48,10 @@ impl GoogleChat {
     }
 }
 
-/// Vendor text for a widget: HTML-escaped, mentions broken.
 pub fn escape(text: &str) -> String {
-    break_mentions(
-        &text
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;"),
-    )
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn escaped_bytes(text: &str) -> usize {
@@ -90,7 +85,7 @@ pub fn build_body(message: &Message) -> Value {
     }
     widgets.push(json!({"buttonList": {"buttons": [{"text": "View on the status page", "onClick": {"openLink": {"url": message.url}}}]}}));
     let (title, _) = cut(
-        &break_mentions(&format!("{} {}", message.tone.emoji(), message.headline())),
+        &format!("{} {}", message.tone.emoji(), message.headline()),
         300,
         |s| s.chars().count(),
     );
@@ -103,7 +98,7 @@ pub fn build_body(message: &Message) -> Value {
         "cardsV2": [{
             "cardId": "statusrelay",
             "card": {
-                "header": {"title": title, "subtitle": format!("{} · {}", break_mentions(&message.provider), message.time_text())},
+                "header": {"title": title, "subtitle": format!("{} · {}", message.provider, message.time_text())},
                 "sections": [{"widgets": widgets}],
             }
         }],

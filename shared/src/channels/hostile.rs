@@ -6,10 +6,10 @@
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
-use super::markup::WORD_JOINER;
 use super::{console, discord, google_chat, mattermost, pagerduty, slack, teams, telegram};
 use crate::event::{Event, EventData, EventType, IncidentRef, ProviderRef, UpdateRef};
 use crate::model::{AffectedComponent, ComponentStatus, Impact, IncidentStatus};
+use crate::render::WORD_JOINER;
 use crate::render::{Message, utf16_units};
 
 const PAGE: &str = "https://status.vendor.test";

@@ -1,32 +1,13 @@
 //! Pieces of the per-channel defences against vendor text that several channels share. Which
 //! markup each platform interprets, and how each channel neutralises it, is written in that
-//! channel's module docs; the README's "Security model" has the table.
+//! channel's module docs; the README's "Security model" has the table. Mentions are broken
+//! once for every channel when the message is built ([`crate::render::break_mentions`]).
 
 use crate::render::cut;
 
-/// U+2060 WORD JOINER: invisible, unbreakable, and not a word character, so `@​channel` no
-/// longer reads as a mention to any platform's parser while it still reads the same.
-pub const WORD_JOINER: char = '\u{2060}';
-
-/// `@channel`, `@here`, `@all`, `@everyone`, `@username`: a word joiner after every `@`, so no
-/// mention syntax of any platform survives, while the text reads the same.
-pub fn break_mentions(text: &str) -> String {
-    if !text.contains('@') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len() + 12);
-    for c in text.chars() {
-        out.push(c);
-        if c == '@' {
-            out.push(WORD_JOINER);
-        }
-    }
-    out
-}
-
-/// Backslash-escapes the markdown punctuation in `special`, and breaks mentions. CommonMark
-/// (Mattermost) and Discord's parser both treat `\` before any ASCII punctuation as a literal,
-/// so the text shows as written.
+/// Backslash-escapes the markdown punctuation in `special`. CommonMark (Mattermost) and
+/// Discord's parser both treat `\` before any ASCII punctuation as a literal, so the text
+/// shows as written. (Mentions are already broken in the message: [`crate::render`].)
 pub fn escape_markdown(text: &str, special: &[char]) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
@@ -34,9 +15,6 @@ pub fn escape_markdown(text: &str, special: &[char]) -> String {
             out.push('\\');
         }
         out.push(c);
-        if c == '@' {
-            out.push(WORD_JOINER);
-        }
     }
     out
 }
@@ -67,14 +45,6 @@ pub fn markdown_link_target(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mentions_are_broken_but_read_the_same() {
-        let out = break_mentions("ping @channel and @here");
-        assert_eq!(out, "ping @\u{2060}channel and @\u{2060}here");
-        assert_eq!(out.replace(WORD_JOINER, ""), "ping @channel and @here");
-        assert_eq!(break_mentions("no mention"), "no mention");
-    }
 
     #[test]
     fn markdown_is_escaped_with_backslashes() {

@@ -15,7 +15,6 @@ use serde::Serialize;
 use url::Url;
 
 use super::http::{Reply, classify_status};
-use super::markup::break_mentions;
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -72,18 +71,16 @@ fn escaped_len(text: &str) -> usize {
         .sum()
 }
 
-/// Untrusted text, escaped, mentions broken, and cut so that the result fits `max`.
+/// Untrusted text, escaped and cut so that the escaped form fits `max`.
 fn safe(text: &str, max: usize) -> (String, bool) {
-    let (text, was_cut) = cut(text, max, |part| {
-        escaped_len(part) + part.matches('@').count()
-    });
-    (break_mentions(&escape(&text)), was_cut)
+    let (text, was_cut) = cut(text, max, escaped_len);
+    (escape(&text), was_cut)
 }
 
 /// `<url|label>`: the URL must not close the link or start a label.
 fn link(url: &str, label: &str) -> String {
     let url = escape(url).replace('|', "%7C");
-    format!("<{url}|{}>", break_mentions(&escape(label)))
+    format!("<{url}|{}>", escape(label))
 }
 
 /// A Block Kit message. Typed rather than built as a `serde_json::Value`: a tree of maps cost
@@ -136,7 +133,7 @@ fn mrkdwn(text: String) -> Text {
 
 pub fn build_body(message: &Message) -> Body {
     let (header, _) = cut(
-        &break_mentions(&format!("{} {}", message.tone.emoji(), message.headline())),
+        &format!("{} {}", message.tone.emoji(), message.headline()),
         HEADER_MAX,
         |s| s.chars().count(),
     );

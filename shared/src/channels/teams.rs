@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{Reply, classify_status};
-use super::markup::break_mentions;
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -49,10 +48,9 @@ fn colour(tone: Tone) -> &'static str {
     }
 }
 
-/// Plain text: a `TextRun` renders no markdown. Mentions are broken all the same, should a
-/// client ever parse them.
+/// Plain text: a `TextRun` renders no markdown.
 fn run(text: &str) -> Value {
-    json!({"type": "TextRun", "text": break_mentions(text)})
+    json!({"type": "TextRun", "text": text})
 }
 
 /// A labelled line; the value is cut so that no vendor string can crowd out the body.
@@ -68,7 +66,7 @@ fn card(message: &Message, body: &str, more: Option<&str>) -> Value {
     let mut items = vec![
         json!({"type": "TextBlock", "text": format!("{} {}", message.tone.emoji(), message.action), "weight": "Bolder", "color": colour(message.tone), "wrap": true}),
         json!({"type": "RichTextBlock", "inlines": [
-            {"type": "TextRun", "text": break_mentions(&message.headline()), "size": "Medium", "weight": "Bolder"},
+            {"type": "TextRun", "text": message.headline(), "size": "Medium", "weight": "Bolder"},
         ]}),
         fact("Status", &message.status),
     ];
@@ -116,9 +114,7 @@ pub fn build_body(message: &Message) -> Value {
     let more = " Read the full update";
     // Braces, the RichTextBlock and the link's TextRun around the body: a generous allowance.
     let budget = CARD_MAX_BYTES.saturating_sub(frame + json_len(&message.url) + 250);
-    let (body, was_cut) = cut(&message.body, budget, |part| {
-        json_len(part) + 3 * part.matches('@').count()
-    });
+    let (body, was_cut) = cut(&message.body, budget, json_len);
     card(message, &body, was_cut.then_some(more))
 }
 

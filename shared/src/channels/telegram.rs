@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{Reply, classify_status};
-use super::markup::break_mentions;
 use super::{Platform, Request, SendError};
 use crate::config::RateLimit;
 use crate::event::Event;
@@ -62,8 +61,8 @@ fn attribute(text: &str) -> String {
 /// The message text in Telegram HTML. Limits apply to the visible text, so parts are
 /// measured before escaping and the body gets what is left.
 pub fn build_text(message: &Message) -> String {
-    let (headline, _) = cut(&break_mentions(&message.headline()), 512, utf16_units);
-    let (status, _) = cut(&break_mentions(&message.status_line()), 512, utf16_units);
+    let (headline, _) = cut(&message.headline(), 512, utf16_units);
+    let (status, _) = cut(&message.status_line(), 512, utf16_units);
     let mut visible = vec![
         (format!("{} {}", message.tone.emoji(), message.action), true),
         (headline, true),
@@ -71,7 +70,7 @@ pub fn build_text(message: &Message) -> String {
     ];
     if !message.components.is_empty() {
         let (list, _) = cut(
-            &break_mentions(&format!("Components: {}", message.components.join(", "))),
+            &format!("Components: {}", message.components.join(", ")),
             1000,
             utf16_units,
         );
@@ -88,11 +87,7 @@ pub fn build_text(message: &Message) -> String {
         .sum::<usize>()
         + utf16_units(&footer)
         + 4;
-    let (body, _) = cut(
-        &break_mentions(&message.body),
-        TEXT_MAX.saturating_sub(used),
-        utf16_units,
-    );
+    let (body, _) = cut(&message.body, TEXT_MAX.saturating_sub(used), utf16_units);
     let mut out: Vec<String> = visible
         .iter()
         .map(|(text, bold)| {
