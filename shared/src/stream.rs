@@ -24,6 +24,19 @@ pub const META_SK: &str = "META";
 /// notifier turns it into one `provider.moved` event.
 pub const MOVED_PREFIX: &str = "MOVED#";
 
+/// Whether the notifier reads the stream records of items with this sort key: state items and
+/// move markers, as the template's `FilterCriteria` passes them (not meta or the delivery log).
+pub fn is_notified_key(sk: &str) -> bool {
+    [
+        INCIDENT_PREFIX,
+        MAINTENANCE_PREFIX,
+        COMPONENT_PREFIX,
+        MOVED_PREFIX,
+    ]
+    .iter()
+    .any(|prefix| sk.starts_with(prefix))
+}
+
 pub fn provider_pk(provider_id: &str) -> String {
     format!("P#{provider_id}")
 }
@@ -247,7 +260,8 @@ pub fn moved_items(
     let Some(first) = items.first() else {
         return items;
     };
-    let keys: Vec<String> = item_keys(snapshot).into_iter().collect();
+    // The items' own keys (what `item_keys` gives for their snapshot), in order.
+    let keys: BTreeSet<&str> = items.iter().map(|item| item.sk.as_str()).collect();
     let key_hash = hash_of(&keys);
     let marker = StateItem {
         sk: format!("{MOVED_PREFIX}{key_hash}"),

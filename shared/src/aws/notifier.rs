@@ -23,9 +23,7 @@ use crate::config::{Config, RouteConfig};
 use crate::delivery::{Outcome, Parcel, RetryPolicy, send_with_retry};
 use crate::event::Event;
 use crate::routing::destinations_for;
-use crate::stream::{
-    COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, MOVED_PREFIX, StateItem, item_events,
-};
+use crate::stream::{StateItem, is_notified_key, item_events};
 
 /// Time kept in hand to finish one record before the invocation's deadline: a send's total
 /// timeout (15 s) plus the delivery-log writes around it.
@@ -54,15 +52,16 @@ pub struct Notifier {
     failing: Mutex<HashMap<String, Option<String>>>,
 }
 
-/// A digest planned for one chat destination and one provider of a batch.
-struct Digest {
-    events: Vec<Event>,
+/// A digest planned for one chat destination and one provider of a batch: the batch's own
+/// decoded events, borrowed.
+struct Digest<'e> {
+    events: Vec<&'e Event>,
     /// Sent (or dead-lettered) when the batch reached its first event.
     done: bool,
 }
 
 /// Per (destination, provider).
-type Digests = HashMap<(String, String), Digest>;
+type Digests<'e> = HashMap<(String, String), Digest<'e>>;
 
 impl Notifier {
     pub fn new(
@@ -128,7 +127,8 @@ impl Notifier {
                 }
             }
         }
-        let mut digests = self.plan_digests(decoded.iter().flat_map(|(_, events)| events));
+        let all: Vec<&Event> = decoded.iter().flat_map(|(_, events)| events).collect();
+        let mut digests = self.plan_digests(&all);
         let mut retry = None;
         'records: for (sequence, record_events) in &decoded {
             // Too close to the invocation's end to finish a record (a send may take its whole
@@ -172,10 +172,18 @@ impl Notifier {
     }
 
     /// The digests this batch calls for: per chat destination and provider, the events routed
-    /// there when they are more than `digest_after`.
-    fn plan_digests<'e>(&self, events: impl Iterator<Item = &'e Event>) -> Digests {
-        let mut routed: HashMap<(String, String), Vec<Event>> = HashMap::new();
+    /// there when they are more than `digest_after`. Only providers with more events than that
+    /// in the whole batch are routed here (the usual batch has none).
+    fn plan_digests<'e>(&self, events: &[&'e Event]) -> Digests<'e> {
+        let mut per_provider: HashMap<&str, usize> = HashMap::new();
         for event in events {
+            *per_provider.entry(&event.data.provider.id).or_default() += 1;
+        }
+        let mut routed: HashMap<(String, String), Vec<&'e Event>> = HashMap::new();
+        for &event in events {
+            if per_provider[event.data.provider.id.as_str()] <= self.digest_after {
+                continue;
+            }
             let wanted = destinations_for(&self.routes, event);
             for destination in &self.destinations {
                 if destination.channel.digests()
@@ -184,7 +192,7 @@ impl Notifier {
                     routed
                         .entry((destination.name.clone(), event.data.provider.id.clone()))
                         .or_default()
-                        .push(event.clone());
+                        .push(event);
                 }
             }
         }
@@ -207,7 +215,7 @@ impl Notifier {
     async fn deliver(
         &self,
         event: &Event,
-        digests: &mut Digests,
+        digests: &mut Digests<'_>,
         budget: &std::sync::atomic::AtomicU32,
     ) -> Result<usize, String> {
         let payload = serde_json::to_string(event).expect("event serializes");
@@ -304,7 +312,7 @@ impl Notifier {
     async fn deliver_digest(
         &self,
         destination: &Destination,
-        digest: &mut Digest,
+        digest: &mut Digest<'_>,
         budget: &std::sync::atomic::AtomicU32,
     ) -> Result<Option<usize>, String> {
         let mut pending = Vec::new();
@@ -451,15 +459,7 @@ pub fn record_events(record: &mut EventRecord) -> RecordEvents {
         }
         Err(_) => return RecordEvents::Skipped,
     };
-    if ![
-        INCIDENT_PREFIX,
-        MAINTENANCE_PREFIX,
-        COMPONENT_PREFIX,
-        MOVED_PREFIX,
-    ]
-    .iter()
-    .any(|p| new.sk.starts_with(p))
-    {
+    if !is_notified_key(&new.sk) {
         return RecordEvents::Skipped;
     }
     let old: Option<StateItem> = if record.change.old_image.is_empty() {
@@ -488,14 +488,7 @@ fn image(image: &mut serde_dynamo::Item) -> Result<StateItem, serde_dynamo::Erro
 
 fn is_state_key(record: &EventRecord) -> bool {
     match record.change.keys.get("sk") {
-        Some(serde_dynamo::AttributeValue::S(sk)) => [
-            INCIDENT_PREFIX,
-            MAINTENANCE_PREFIX,
-            COMPONENT_PREFIX,
-            MOVED_PREFIX,
-        ]
-        .iter()
-        .any(|p| sk.starts_with(p)),
+        Some(serde_dynamo::AttributeValue::S(sk)) => is_notified_key(sk),
         _ => false,
     }
 }
