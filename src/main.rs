@@ -55,7 +55,7 @@ enum Command {
         /// 127.0.0.1:8080; overrides settings.listen. Anything but loopback needs
         /// settings.http_token.
         #[arg(long, conflicts_with = "once")]
-        listen: Option<std::net::SocketAddr>,
+        listen: Option<SocketAddr>,
     },
     /// Show a status page's components, open incidents and maintenances.
     Check {

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use statusrelay_core::config::Config;
-use statusrelay_core::overview::{ProviderOverview, overview, worst_first};
+use statusrelay_core::overview::ProviderOverview;
 use statusrelay_core::render::single_line;
 use statusrelay_core::state_reader::StateReader;
 
@@ -16,17 +16,7 @@ pub fn status(config_path: &Path, json: bool) -> Result<()> {
         .with_context(|| format!("{}: cannot read config", config_path.display()))?;
     // Providers and the state path only: no secret is needed to look.
     let config = Config::parse_providers(config_path, &text)?;
-    let reader = StateReader::open(&config.settings.state)?;
-    let mut overviews = Vec::with_capacity(config.providers.len());
-    for provider in &config.providers {
-        let (snapshot, health) = reader.provider(&provider.id)?;
-        // As events name it: the configured name, else the page's own, else the id.
-        let name = provider
-            .provider(snapshot.as_ref().map_or("", |s| s.page.name.as_str()))
-            .name;
-        overviews.push(overview(&provider.id, &name, snapshot.as_ref(), &health));
-    }
-    worst_first(&mut overviews);
+    let overviews = StateReader::open(&config.settings.state)?.overviews(&config.providers)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&overviews)?);
     } else {

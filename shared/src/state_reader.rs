@@ -6,8 +6,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+use crate::config::ProviderConfig;
 use crate::model::Snapshot;
-use crate::overview::PollHealth;
+use crate::overview::{PollHealth, ProviderOverview, overview, worst_first};
 use crate::store::StoreError;
 
 pub struct StateReader {
@@ -78,5 +79,32 @@ impl StateReader {
                 consecutive_failures: u32::try_from(failures).unwrap_or(u32::MAX),
             },
         ))
+    }
+
+    /// One provider's overview, named as events name it (the configured name, else the page's
+    /// own, else the id), with its last good snapshot.
+    pub fn overview(
+        &self,
+        provider: &ProviderConfig,
+    ) -> Result<(ProviderOverview, Option<Snapshot>), StoreError> {
+        let (snapshot, health) = self.provider(&provider.id)?;
+        let name = provider
+            .provider(snapshot.as_ref().map_or("", |s| s.page.name.as_str()))
+            .name;
+        let view = overview(&provider.id, &name, snapshot.as_ref(), &health);
+        Ok((view, snapshot))
+    }
+
+    /// Every provider's overview, worst first: `status` and `/api/v1/providers`.
+    pub fn overviews(
+        &self,
+        providers: &[ProviderConfig],
+    ) -> Result<Vec<ProviderOverview>, StoreError> {
+        let mut all = providers
+            .iter()
+            .map(|provider| Ok(self.overview(provider)?.0))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        worst_first(&mut all);
+        Ok(all)
     }
 }

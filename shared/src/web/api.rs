@@ -13,7 +13,7 @@ use serde_json::json;
 use super::WebState;
 use crate::config::ProviderConfig;
 use crate::model::{Component, Incident};
-use crate::overview::{ProviderOverview, overview, worst_first};
+use crate::overview::ProviderOverview;
 use crate::state_reader::StateReader;
 
 #[derive(Serialize)]
@@ -29,12 +29,9 @@ struct ProviderDetail {
 pub async fn providers(State(state): State<Arc<WebState>>) -> Response {
     let state = state.clone();
     blocking(move || {
-        let reader = StateReader::open(&state.state_path).map_err(|e| e.to_string())?;
-        let mut all = Vec::with_capacity(state.providers.len());
-        for provider in &state.providers {
-            all.push(detail(&reader, provider)?.overview);
-        }
-        worst_first(&mut all);
+        let all = StateReader::open(&state.state_path)
+            .and_then(|reader| reader.overviews(&state.providers))
+            .map_err(|e| e.to_string())?;
         Ok(Json(json!({ "providers": all })).into_response())
     })
     .await
@@ -57,12 +54,7 @@ pub async fn provider(State(state): State<Arc<WebState>>, Path(id): Path<String>
 }
 
 fn detail(reader: &StateReader, provider: &ProviderConfig) -> Result<ProviderDetail, String> {
-    let (snapshot, health) = reader.provider(&provider.id).map_err(|e| e.to_string())?;
-    // As events name it: the configured name, else the page's own, else the id.
-    let name = provider
-        .provider(snapshot.as_ref().map_or("", |s| s.page.name.as_str()))
-        .name;
-    let overview = overview(&provider.id, &name, snapshot.as_ref(), &health);
+    let (overview, snapshot) = reader.overview(provider).map_err(|e| e.to_string())?;
     let (components, maintenances) = snapshot
         .map(|s| (s.components, s.maintenances))
         .unwrap_or_default();
