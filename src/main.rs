@@ -334,8 +334,10 @@ async fn serve_read_side(
     let state = Arc::new(WebState {
         state_path: config.settings.state.clone(),
         providers: config.providers.clone(),
+        destinations: config.destinations.iter().map(|d| d.name.clone()).collect(),
         token: config.settings.http_token.clone(),
         heartbeat,
+        board: Default::default(),
     });
     info!(url = %web::display_url(bound), "serving the read side");
     tokio::spawn(async move {

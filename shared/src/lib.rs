@@ -11,6 +11,8 @@ pub mod catalog;
 pub mod channels;
 pub mod config;
 pub mod delivery;
+#[cfg(feature = "sqlite")]
+pub mod delivery_report;
 pub mod diff;
 pub mod event;
 #[doc(hidden)]

@@ -52,7 +52,7 @@ impl OverallState {
         }
     }
 
-    fn of_component(status: &ComponentStatus) -> OverallState {
+    pub fn of_component(status: &ComponentStatus) -> OverallState {
         match status {
             ComponentStatus::Operational => OverallState::Operational,
             ComponentStatus::UnderMaintenance => OverallState::UnderMaintenance,
@@ -64,7 +64,7 @@ impl OverallState {
         }
     }
 
-    fn of_impact(impact: &Impact) -> OverallState {
+    pub fn of_impact(impact: &Impact) -> OverallState {
         match impact {
             Impact::None | Impact::Minor => OverallState::Degraded,
             Impact::Maintenance => OverallState::UnderMaintenance,
@@ -175,13 +175,16 @@ pub fn overview(
 
 /// Worst first; among equals, more open incidents first, then by name.
 pub fn worst_first(overviews: &mut [ProviderOverview]) {
-    overviews.sort_by_key(|o| {
-        (
-            Reverse(o.state.severity()),
-            Reverse(o.open_incidents.len()),
-            o.name.to_lowercase(),
-        )
-    });
+    overviews.sort_by_cached_key(attention_order);
+}
+
+/// The sort key of [`worst_first`], for lists of anything that holds an overview.
+pub fn attention_order(overview: &ProviderOverview) -> (Reverse<u8>, Reverse<usize>, String) {
+    (
+        Reverse(overview.state.severity()),
+        Reverse(overview.open_incidents.len()),
+        overview.name.to_lowercase(),
+    )
 }
 
 #[cfg(test)]

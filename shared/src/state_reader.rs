@@ -36,6 +36,18 @@ impl StateReader {
         Ok(StateReader { conn })
     }
 
+    /// Changes whenever another connection (the watcher) has committed since this one last
+    /// looked: what lets the dashboard keep what it built until the watcher writes again.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// A provider's last good snapshot and its poll health; `(None, default)` for a provider
     /// never polled.
     pub fn provider(&self, id: &str) -> Result<(Option<Snapshot>, PollHealth), StoreError> {

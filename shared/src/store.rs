@@ -110,6 +110,8 @@ CREATE TABLE IF NOT EXISTS failing_destinations (
     since TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (event_seq) WHERE status = 'pending';
+-- The operators' page lists each destination's latest deliveries.
+CREATE INDEX IF NOT EXISTS deliveries_by_route ON deliveries (route, updated_at);
 CREATE TABLE IF NOT EXISTS watcher (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL

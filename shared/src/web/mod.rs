@@ -1,11 +1,16 @@
 //! The watcher's read side over HTTP (`statusrelay run --listen`), served from the same state
-//! file the watcher writes: `/healthz` for container and systemd health checks, and the JSON
-//! API (`/api/v1/providers`, `/api/v1/providers/{id}`). Every request but `/healthz` passes the
-//! token check ([`auth`]) when a token is configured; without one, `run` only binds loopback.
+//! file the watcher writes: the dashboard's pages ([`pages`]), `/healthz` for container and
+//! systemd health checks, and the JSON API (`/api/v1/providers`, `/api/v1/providers/{id}`).
+//! Every request but `/healthz` and the static assets passes the token check ([`auth`]) when a
+//! token is configured; without one, `run` only binds loopback. Every response carries the
+//! [`security`] headers and is gzipped when the client accepts it.
 
 mod api;
 mod auth;
+pub mod board;
 mod health;
+mod pages;
+mod security;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,19 +20,30 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::get;
 
+use tower_http::compression::CompressionLayer;
+
 use crate::config::ProviderConfig;
+use board::BoardCache;
 pub use health::Heartbeat;
 
-/// What every handler reads: where the state is, which providers to show, the token.
+/// What every handler reads: where the state is, which providers and destinations to show,
+/// the token.
 pub struct WebState {
     pub state_path: PathBuf,
     pub providers: Vec<ProviderConfig>,
+    /// Destination names, so that one without any delivery yet still shows.
+    pub destinations: Vec<String>,
     pub token: Option<String>,
     pub heartbeat: Arc<Heartbeat>,
+    pub board: BoardCache,
 }
 
 pub fn router(state: Arc<WebState>) -> Router {
     let protected = Router::new()
+        .route("/", get(pages::overview))
+        .route("/providers/{id}", get(pages::provider))
+        .route("/maintenance", get(pages::calendar))
+        .route("/deliveries", get(pages::deliveries))
         .route("/api/v1/providers", get(api::providers))
         .route("/api/v1/providers/{id}", get(api::provider))
         .route_layer(middleware::from_fn_with_state(
@@ -36,7 +52,11 @@ pub fn router(state: Arc<WebState>) -> Router {
         ));
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route(pages::STYLE_PATH, get(pages::style))
+        .route(pages::SCRIPT_PATH, get(pages::script))
         .merge(protected)
+        .layer(middleware::map_response(security::headers))
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 
