@@ -77,6 +77,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a running watcher's `/healthz` (a container's HEALTHCHECK); exits non-zero unless
+    /// it answers 200 within five seconds.
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
     /// Check a configuration file and exit.
     Validate {
         #[arg(long, short)]
@@ -160,6 +166,7 @@ async fn dispatch(command: Command) -> Result<()> {
             allow_private,
         } => check(&url, json, allow_private).await,
         Command::Status { config, json } => status::status(&config, json),
+        Command::Health { url } => health(&url).await,
         Command::Validate { config } => {
             let config = load_config(&config).await?;
             for warning in &config.warnings {
@@ -314,6 +321,23 @@ async fn run(config_path: PathBuf, once: bool, listen: Option<SocketAddr>) -> Re
         }
     }
     info!("stopped");
+    Ok(())
+}
+
+async fn health(url: &str) -> Result<()> {
+    let answer = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("{url}: no answer"))?;
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{url}: HTTP {}: {}", status.as_u16(), text.trim());
+    }
+    println!("{}", text.trim());
     Ok(())
 }
 
