@@ -340,7 +340,7 @@ pub fn break_mentions(text: String) -> String {
 
 /// A vendor's link as a URL a channel may put behind a button: absolute http(s) only, so a
 /// `javascript:` or `data:` URL (or text that is no URL at all) falls back to the status page.
-fn web_link(raw: &str) -> Option<String> {
+pub fn web_link(raw: &str) -> Option<String> {
     let url = url::Url::parse(raw.trim()).ok()?;
     (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.into())
 }
