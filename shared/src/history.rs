@@ -39,11 +39,7 @@ impl QueryError {
 
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "query parameter `{}`: {}",
-            self.parameter, self.reason
-        )
+        write!(f, "query parameter `{}`: {}", self.parameter, self.reason)
     }
 }
 
@@ -85,7 +81,9 @@ impl Since {
     fn to_param(&self) -> String {
         match self {
             Since::At(at) => at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            Since::Ago(ago) => humantime::format_duration(*ago).to_string().replace(' ', ""),
+            Since::Ago(ago) => humantime::format_duration(*ago)
+                .to_string()
+                .replace(' ', ""),
         }
     }
 }
@@ -307,9 +305,9 @@ impl EventQuery {
 
     /// Whether an event passes the filters SQL cannot apply (impact).
     pub fn admits(&self, event: &Event) -> bool {
-        self.min_impact.as_ref().is_none_or(|least| {
-            crate::routing::event_impact(event).rank() >= least.rank()
-        })
+        self.min_impact
+            .as_ref()
+            .is_none_or(|least| crate::routing::event_impact(event).rank() >= least.rank())
     }
 }
 
@@ -361,6 +359,8 @@ pub struct IncidentHistory {
     pub url: Option<String>,
     pub scheduled_for: Option<DateTime<Utc>>,
     pub scheduled_until: Option<DateTime<Utc>>,
+    /// When the vendor says it was created.
+    pub created_at: Option<DateTime<Utc>>,
     /// When the watcher recorded its first and its latest event.
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
@@ -374,9 +374,10 @@ pub struct IncidentHistory {
 pub fn incident_timelines(events: impl IntoIterator<Item = StoredEvent>) -> Vec<IncidentHistory> {
     let mut timelines: Vec<IncidentHistory> = Vec::new();
     for stored in events {
-        let (Some(kind), Some(incident)) =
-            (stored.event.entity_kind(), stored.event.data.incident.as_ref())
-        else {
+        let (Some(kind), Some(incident)) = (
+            stored.event.entity_kind(),
+            stored.event.data.incident.as_ref(),
+        ) else {
             continue;
         };
         let index = match timelines
@@ -394,6 +395,7 @@ pub fn incident_timelines(events: impl IntoIterator<Item = StoredEvent>) -> Vec<
                     url: None,
                     scheduled_for: None,
                     scheduled_until: None,
+                    created_at: None,
                     first_seen: stored.recorded_at,
                     last_seen: stored.recorded_at,
                     last_seq: stored.seq,
@@ -410,6 +412,7 @@ pub fn incident_timelines(events: impl IntoIterator<Item = StoredEvent>) -> Vec<
         timeline.url = incident.url.as_deref().and_then(crate::render::web_link);
         timeline.scheduled_for = incident.scheduled_for;
         timeline.scheduled_until = incident.scheduled_until;
+        timeline.created_at = incident.created_at;
         timeline.last_seen = stored.recorded_at;
         timeline.last_seq = stored.seq;
         if let Some(update) = &stored.event.data.update

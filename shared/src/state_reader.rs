@@ -142,12 +142,23 @@ impl StateReader {
         if !query.filter.is_empty() {
             // An explicit selection is small; everything else is checked below, so a
             // 5,000-provider configuration does not become a 5,000-value `IN`.
-            sql.push_str(&format!(" AND provider IN ({})", placeholders(wanted.len())));
+            sql.push_str(&format!(
+                " AND provider IN ({})",
+                placeholders(wanted.len())
+            ));
             params.extend(wanted.iter().map(|id| Value::Text((*id).to_owned())));
         }
         if !query.types.is_empty() {
-            sql.push_str(&format!(" AND type IN ({})", placeholders(query.types.len())));
-            params.extend(query.types.iter().map(|t| Value::Text(t.as_str().to_owned())));
+            sql.push_str(&format!(
+                " AND type IN ({})",
+                placeholders(query.types.len())
+            ));
+            params.extend(
+                query
+                    .types
+                    .iter()
+                    .map(|t| Value::Text(t.as_str().to_owned())),
+            );
         }
         if let Some(since) = &query.since {
             sql.push_str(" AND created_at >= ?");

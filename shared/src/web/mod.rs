@@ -1,10 +1,14 @@
 //! The watcher's read side over HTTP (`statusrelay run --listen`), served from the same state
 //! file the watcher writes: `/healthz` for container and systemd health checks, and the JSON
-//! API (`/api/v1/providers`, `/api/v1/providers/{id}`). Every request but `/healthz` passes the
+//! API (`/api/v1/providers`, `/api/v1/providers/{id}`, `/api/v1/events`), the Atom feed of the
+//! events (`/feed.atom`) and the maintenance calendar (`/maintenance.ics`). Every request but `/healthz` passes the
 //! token check ([`auth`]) when a token is configured; without one, `run` only binds loopback.
 
 mod api;
+pub mod atom;
 mod auth;
+pub mod calendar;
+pub mod events;
 mod health;
 
 use std::net::SocketAddr;
@@ -30,6 +34,9 @@ pub fn router(state: Arc<WebState>) -> Router {
     let protected = Router::new()
         .route("/api/v1/providers", get(api::providers))
         .route("/api/v1/providers/{id}", get(api::provider))
+        .route(events::PATH, get(events::events))
+        .route("/feed.atom", get(atom::feed))
+        .route("/maintenance.ics", get(calendar::maintenance))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
