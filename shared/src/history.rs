@@ -427,7 +427,7 @@ pub fn incident_timelines(events: impl IntoIterator<Item = StoredEvent>) -> Vec<
             .updates
             .sort_by_key(|u| u.created_at.unwrap_or(DateTime::<Utc>::MIN_UTC));
     }
-    timelines.sort_by(|a, b| b.last_seq.cmp(&a.last_seq));
+    timelines.sort_by_key(|t| std::cmp::Reverse(t.last_seq));
     timelines
 }
 
