@@ -504,6 +504,8 @@ mod tests {
         assert_eq!(since.resolve(now), now - Duration::hours(24));
         assert_eq!(since.to_param(), "1day");
         assert_eq!(Since::parse("1day").unwrap(), since);
+        let odd = Since::Ago(std::time::Duration::from_secs(36 * 3600 + 5 * 60));
+        assert_eq!(Since::parse(&odd.to_param()).unwrap(), odd);
         // Absurd durations clamp instead of overflowing.
         let far = Since::Ago(std::time::Duration::from_secs(u64::MAX / 2));
         assert_eq!(far.resolve(now), DateTime::<Utc>::MIN_UTC);
