@@ -510,4 +510,68 @@ mod tests {
         let far = Since::Ago(std::time::Duration::from_secs(u64::MAX / 2));
         assert_eq!(far.resolve(now), DateTime::<Utc>::MIN_UTC);
     }
+
+    #[test]
+    fn timelines_group_by_record_and_deduplicate_updates() {
+        use crate::event::{EventData, IncidentRef, ProviderRef};
+        let at = |minute: i64| -> DateTime<Utc> {
+            "2026-11-29T14:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(minute)
+        };
+        let stored =
+            |seq: i64, kind: EventType, record: &str, status: &str, update: &str| StoredEvent {
+                seq,
+                recorded_at: at(seq),
+                event: Event {
+                    kind,
+                    id: format!("evt_{seq}"),
+                    timestamp: at(seq),
+                    data: EventData {
+                        provider: ProviderRef {
+                            id: "p".into(),
+                            name: "P".into(),
+                            url: "https://status.example".into(),
+                        },
+                        incident: Some(IncidentRef {
+                            id: record.into(),
+                            name: format!("{record} as of {seq}"),
+                            status: status.into(),
+                            impact: Impact::Major,
+                            url: Some("javascript:alert(1)".into()),
+                            components: Vec::new(),
+                            created_at: Some(at(0)),
+                            resolved_at: None,
+                            scheduled_for: None,
+                            scheduled_until: None,
+                        }),
+                        update: Some(UpdateRef {
+                            id: update.into(),
+                            status: status.into(),
+                            body: String::new(),
+                            created_at: Some(at(seq)),
+                        }),
+                        component: None,
+                        moved: None,
+                    },
+                },
+            };
+        let timelines = incident_timelines([
+            stored(1, EventType::IncidentCreated, "a", "investigating", "a1"),
+            stored(2, EventType::MaintenanceScheduled, "m", "scheduled", "m1"),
+            stored(3, EventType::IncidentUpdated, "a", "identified", "a2"),
+            // The same update again (a replay under another event) is one update.
+            stored(4, EventType::IncidentResolved, "a", "resolved", "a2"),
+        ]);
+        assert_eq!(timelines.len(), 2);
+        let a = &timelines[0];
+        assert_eq!((a.id.as_str(), a.kind), ("a", EntityKind::Incident));
+        assert_eq!(a.name, "a as of 4");
+        assert_eq!(a.status, IncidentStatus::Resolved);
+        assert_eq!((a.first_seen, a.last_seen, a.last_seq), (at(1), at(4), 4));
+        assert_eq!(
+            a.updates.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+            ["a1", "a2"]
+        );
+        assert_eq!(a.url, None, "only http(s) links survive");
+        assert_eq!(timelines[1].kind, EntityKind::Maintenance);
+    }
 }
