@@ -17,6 +17,8 @@ pub mod diff;
 pub mod event;
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "sqlite")]
+pub mod history;
 pub mod model;
 pub mod net;
 pub mod overview;

@@ -109,6 +109,8 @@ CREATE TABLE IF NOT EXISTS failing_destinations (
     reason TEXT NOT NULL,
     since TEXT NOT NULL
 );
+-- The read side's per-provider timelines (/api/v1/events?provider=, provider pages).
+CREATE INDEX IF NOT EXISTS events_provider_seq ON events (provider, seq);
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (event_seq) WHERE status = 'pending';
 -- The operators' page lists each destination's latest deliveries.
 CREATE INDEX IF NOT EXISTS deliveries_by_route ON deliveries (route, updated_at);

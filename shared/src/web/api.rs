@@ -68,7 +68,9 @@ fn detail(reader: &StateReader, provider: &ProviderConfig) -> Result<ProviderDet
 }
 
 /// SQLite reads are blocking: off the async workers, so serving never stalls a poll.
-async fn blocking(work: impl FnOnce() -> Result<Response, String> + Send + 'static) -> Response {
+pub(super) async fn blocking(
+    work: impl FnOnce() -> Result<Response, String> + Send + 'static,
+) -> Response {
     match tokio::task::spawn_blocking(work).await {
         Ok(Ok(response)) => response,
         Ok(Err(reason)) => (

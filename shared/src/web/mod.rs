@@ -1,13 +1,17 @@
 //! The watcher's read side over HTTP (`statusrelay run --listen`), served from the same state
 //! file the watcher writes: the dashboard's pages ([`pages`]), `/healthz` for container and
-//! systemd health checks, and the JSON API (`/api/v1/providers`, `/api/v1/providers/{id}`).
-//! Every request but `/healthz` and the static assets passes the token check ([`auth`]) when a
-//! token is configured; without one, `run` only binds loopback. Every response carries the
-//! [`security`] headers and is gzipped when the client accepts it.
+//! systemd health checks, the JSON API (`/api/v1/providers`, `/api/v1/providers/{id}`,
+//! `/api/v1/events`), the Atom feed of the events (`/feed.atom`) and the maintenance calendar
+//! (`/maintenance.ics`). Every request but `/healthz` and the static assets passes the token
+//! check ([`auth`]) when a token is configured; without one, `run` only binds loopback. Every
+//! response carries the [`security`] headers and is gzipped when the client accepts it.
 
 mod api;
+pub mod atom;
 mod auth;
 pub mod board;
+pub mod calendar;
+pub mod events;
 mod health;
 mod pages;
 mod security;
@@ -46,6 +50,9 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/deliveries", get(pages::deliveries))
         .route("/api/v1/providers", get(api::providers))
         .route("/api/v1/providers/{id}", get(api::provider))
+        .route(events::PATH, get(events::events))
+        .route("/feed.atom", get(atom::feed))
+        .route("/maintenance.ics", get(calendar::maintenance))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
