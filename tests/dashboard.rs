@@ -325,6 +325,37 @@ async fn the_dashboard_shows_every_provider_worst_first_with_hostile_text_inert(
     );
     assert!(!deliveries.contains("0 sent"), "{deliveries}");
 
+    // The cross-provider timeline: what the notifications said, filtered like the API.
+    let timeline = get(&format!("{}/incidents", dashboard.base))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        timeline.contains("The cause is a failed database node"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let calm_only = get(&format!(
+        "{}/incidents?provider=calm&tag=&impact=&type=&since=",
+        dashboard.base
+    ))
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        !calm_only.contains("failed database node"),
+        "filtered by provider"
+    );
+    let bad = get(&format!(
+        "{}/incidents?type=incident.exploded",
+        dashboard.base
+    ))
+    .await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("incident.exploded"));
+
     let style = get(&format!("{}/assets/style.css", dashboard.base)).await;
     assert_eq!(style.headers()["content-type"], "text/css; charset=utf-8");
 
@@ -341,6 +372,25 @@ async fn the_dashboard_shows_every_provider_worst_first_with_hostile_text_inert(
     assert_eq!(zipped.headers()["content-encoding"], "gzip");
 
     browser_pass(&dashboard).await;
+
+    // An incident the page stops listing stays on the provider page from the recorded events.
+    dashboard.burning.incidents.retain(|i| i.id != incident);
+    dashboard.server.publish("burning", &dashboard.burning);
+    let mut past = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        past = get(&format!("{}/providers/burning", dashboard.base))
+            .await
+            .text()
+            .await
+            .unwrap();
+        if !past.contains("Major outage") {
+            break;
+        }
+    }
+    let history = &past[position(&past, "Past incidents")..];
+    assert!(history.contains("API unavailable"), "{past}");
+    assert!(history.contains("The cause is a failed database node; failing over."));
     dashboard.child.kill().await.unwrap();
 }
 

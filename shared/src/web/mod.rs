@@ -46,6 +46,7 @@ pub fn router(state: Arc<WebState>) -> Router {
     let protected = Router::new()
         .route("/", get(pages::overview))
         .route("/providers/{id}", get(pages::provider))
+        .route("/incidents", get(pages::incidents))
         .route("/maintenance", get(pages::calendar))
         .route("/deliveries", get(pages::deliveries))
         .route("/api/v1/providers", get(api::providers))

@@ -5,19 +5,22 @@
 
 mod calendar;
 mod deliveries;
+mod incidents;
 mod layout;
 mod overview;
 mod provider;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::{Markup, html};
 
 use super::WebState;
+use crate::history::EventQuery;
+use crate::model::{Incident, IncidentUpdate};
 use crate::state_reader::StateReader;
 
 pub const STYLE_PATH: &str = "/assets/style.css";
@@ -44,15 +47,81 @@ pub async fn provider(State(state): State<Arc<WebState>>, Path(id): Path<String>
         };
         let reader = StateReader::open(&state.state_path)?;
         let (view, snapshot) = reader.overview(config)?;
+        // What the retention window still holds of records the page no longer lists.
+        let on_page: Vec<&str> = snapshot
+            .iter()
+            .flat_map(|s| s.incidents.iter().chain(&s.maintenances))
+            .map(|i| i.id.as_str())
+            .collect();
+        let past: Vec<Incident> = reader
+            .incident_history(&config.id, chrono::DateTime::UNIX_EPOCH)?
+            .into_iter()
+            .filter(|h| !on_page.contains(&h.id.as_str()))
+            .map(past_record)
+            .collect();
         Ok(provider::render(
             &provider::ProviderPage {
                 config,
                 overview: &view,
                 snapshot: snapshot.as_ref(),
-                past: &[],
+                past: &past,
                 poll_stats: None,
             },
             Utc::now(),
+        ))
+    })
+    .await
+}
+
+/// A record known only from its events, shaped like one read from the page.
+fn past_record(history: crate::history::IncidentHistory) -> Incident {
+    Incident {
+        id: history.id,
+        name: history.name,
+        status: history.status,
+        impact: history.impact,
+        url: history.url,
+        components: Vec::new(),
+        created_at: history.created_at,
+        updated_at: Some(history.last_seen),
+        resolved_at: None,
+        scheduled_for: history.scheduled_for,
+        scheduled_until: history.scheduled_until,
+        updates: history
+            .updates
+            .into_iter()
+            .map(|u| IncidentUpdate {
+                id: u.id,
+                status: u.status,
+                body: u.body,
+                created_at: u.created_at,
+                alias: None,
+            })
+            .collect(),
+    }
+}
+
+pub async fn incidents(State(state): State<Arc<WebState>>, RawQuery(raw): RawQuery) -> Response {
+    page(move || {
+        // The form sends every field; an empty one means "any".
+        let raw = raw.unwrap_or_default();
+        let given: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                url::form_urlencoded::parse(raw.as_bytes()).filter(|(_, v)| !v.is_empty()),
+            )
+            .finish();
+        let query = EventQuery::parse(&given).map_err(|e| PageError::BadRequest(e.to_string()))?;
+        let selected = query
+            .filter
+            .select(&state.providers)
+            .map_err(|e| PageError::BadRequest(e.to_string()))?;
+        let reader = StateReader::open(&state.state_path)?;
+        let events = reader.events(&query, &selected)?;
+        Ok(incidents::render(
+            &state.providers,
+            &query,
+            &incidents::Chosen::from_query(&given),
+            &events,
         ))
     })
     .await
@@ -100,6 +169,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 enum PageError {
     NotFound,
+    BadRequest(String),
     Store(crate::store::StoreError),
 }
 
@@ -120,6 +190,9 @@ async fn page(work: impl FnOnce() -> Result<Markup, PageError> + Send + 'static)
             message("Not found", "No provider has this id in the configuration."),
         )
             .into_response(),
+        Ok(Err(PageError::BadRequest(reason))) => {
+            (StatusCode::BAD_REQUEST, message("Bad filter", &reason)).into_response()
+        }
         Ok(Err(PageError::Store(err))) => (
             StatusCode::SERVICE_UNAVAILABLE,
             message("Not available yet", &err.to_string()),
