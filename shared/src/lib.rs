@@ -15,6 +15,8 @@ pub mod diff;
 pub mod event;
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "sqlite")]
+pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod overview;

@@ -147,6 +147,7 @@ impl Fetcher {
             net::check_url_host(url).map_err(|e| PollError::Network {
                 document: document.to_owned(),
                 reason: e.to_string(),
+                cause: NetworkCause::BlockedPrivate,
             })?;
         }
         let mut request = self
@@ -169,6 +170,7 @@ impl Fetcher {
             } else {
                 PollError::Network {
                     document: document.to_owned(),
+                    cause: NetworkCause::of(&err),
                     reason: error_chain(&err.without_url()),
                 }
             }
@@ -237,6 +239,59 @@ impl Fetcher {
             bytes.extend_from_slice(&chunk);
         }
         Ok(Fetched::Body { bytes, validator })
+    }
+}
+
+/// What kind of network failure a request met, for the poll failure metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkCause {
+    /// The name did not resolve.
+    Dns,
+    /// No connection: refused, reset, unreachable.
+    Connect,
+    /// The TLS handshake failed (untrusted certificate, protocol mismatch).
+    Tls,
+    /// The target is a private address and private targets are not allowed.
+    BlockedPrivate,
+    Other,
+}
+
+impl NetworkCause {
+    /// Read from the error's types where they are reachable: our resolver's
+    /// [`net::PrivateTargetError`] and the `io::Error` kinds below reqwest.
+    pub fn of(err: &reqwest::Error) -> NetworkCause {
+        use std::io::ErrorKind;
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(cause) = source {
+            if cause.downcast_ref::<net::PrivateTargetError>().is_some() {
+                return NetworkCause::BlockedPrivate;
+            }
+            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::NotConnected => return NetworkCause::Connect,
+                    // rustls reports a failed handshake as an InvalidData I/O error.
+                    ErrorKind::InvalidData if err.is_connect() => return NetworkCause::Tls,
+                    _ => {}
+                }
+            }
+            source = cause.source();
+        }
+        if !err.is_connect() {
+            return NetworkCause::Other;
+        }
+        // hyper-util's connector error type is private: a failed resolution is only told
+        // apart from other connect failures by its message.
+        if error_chain(err).contains("dns error") {
+            NetworkCause::Dns
+        } else {
+            NetworkCause::Connect
+        }
     }
 }
 

@@ -1,11 +1,13 @@
 //! The watcher's read side over HTTP (`statusrelay run --listen`), served from the same state
-//! file the watcher writes: `/healthz` for container and systemd health checks, and the JSON
-//! API (`/api/v1/providers`, `/api/v1/providers/{id}`). Every request but `/healthz` passes the
-//! token check ([`auth`]) when a token is configured; without one, `run` only binds loopback.
+//! file the watcher writes: `/healthz` for container and systemd health checks, the JSON API
+//! (`/api/v1/providers`, `/api/v1/providers/{id}`), and `/metrics` for Prometheus. Every
+//! request but `/healthz` passes the token check ([`auth`]) when a token is configured;
+//! without one, `run` only binds loopback.
 
 mod api;
 mod auth;
 mod health;
+mod metrics;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use axum::middleware;
 use axum::routing::get;
 
 use crate::config::ProviderConfig;
+use crate::metrics::Metrics;
 pub use health::Heartbeat;
 
 /// What every handler reads: where the state is, which providers to show, the token.
@@ -24,12 +27,15 @@ pub struct WebState {
     pub providers: Vec<ProviderConfig>,
     pub token: Option<String>,
     pub heartbeat: Arc<Heartbeat>,
+    /// The watcher's metrics, kept in memory as it works.
+    pub metrics: Arc<Metrics>,
 }
 
 pub fn router(state: Arc<WebState>) -> Router {
     let protected = Router::new()
         .route("/api/v1/providers", get(api::providers))
         .route("/api/v1/providers/{id}", get(api::provider))
+        .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
