@@ -23,6 +23,38 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Reads the watcher's log until it names the read side's URL; the rest of the log is
+/// collected by the returned task (reading it also keeps the pipe from filling).
+async fn served_url(
+    stderr: tokio::process::ChildStderr,
+) -> (String, tokio::task::JoinHandle<String>) {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let mut log = String::new();
+    let url = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("serving the read side")
+                && let Some((_, url)) = line.split_once("url=")
+            {
+                return url.trim().to_owned();
+            }
+        }
+        panic!("the watcher ended without serving:\n{log}");
+    })
+    .await
+    .expect("the watcher did not start serving within 20 s");
+    let rest = tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    (url, rest)
+}
+
 /// The project's Python (`.venv`, made by `scripts/test`), which has `prometheus_client`.
 fn python() -> PathBuf {
     let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
@@ -131,29 +163,33 @@ async fn metrics_show_states_failures_events_deliveries_and_cycles() {
         provider("huge", &server.url("huge")),
         receiver.url(),
     ));
-    let port = free_port();
+    // Port 0: the binary binds a free port and logs its URL, so no other test (or another
+    // checkout's suite on this machine) can take the port between choosing and binding it.
     let mut child = tokio::process::Command::new(binary())
         .args([
             "run",
             "--config",
             config.to_str().unwrap(),
             "--listen",
-            &format!("127.0.0.1:{port}"),
+            "127.0.0.1:0",
         ])
         .env("STATUSRELAY_HTTP_TOKEN", TOKEN)
+        .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}/metrics");
+    let (base, log) = served_url(child.stderr.take().unwrap()).await;
+    let url = format!("{base}metrics");
     let client = reqwest::Client::new();
 
     // Two cycles at least: the 500 page's state is unknown after its second failed poll.
     let mut scraped = None;
     for _ in 0..200 {
         if let Ok(answer) = client.get(&url).bearer_auth(TOKEN).send().await {
-            assert_eq!(answer.status(), 200);
+            let code = answer.status();
+            assert_eq!(code, 200, "{}", answer.text().await.unwrap_or_default());
             let content_type = answer.headers()["content-type"]
                 .to_str()
                 .unwrap()
@@ -318,8 +354,7 @@ async fn metrics_show_states_failures_events_deliveries_and_cycles() {
     }
 
     child.kill().await.unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
+    let log = log.await.unwrap();
     assert!(!log.contains("panicked"), "{log}");
     assert!(!log.contains(TOKEN), "the token reached the log");
 }

@@ -364,3 +364,30 @@ pub(crate) fn reuse(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cause(err: PollError) -> NetworkCause {
+        match err {
+            PollError::Network { cause, .. } => cause,
+            other => panic!("not a network error: {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn network_failures_are_classified_by_their_types() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let url = Url::parse(&format!("http://{closed}/")).unwrap();
+        let open = Fetcher::new(true, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
+        let refused = open.get(&url, "/", None).await.err().unwrap();
+        assert_eq!(cause(refused), NetworkCause::Connect);
+        let guarded = Fetcher::new(false, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
+        let private = guarded.get(&url, "/", None).await.err().unwrap();
+        assert_eq!(cause(private), NetworkCause::BlockedPrivate);
+    }
+}
