@@ -119,12 +119,15 @@ impl Watcher {
             .map(|provider| {
                 let (fetcher, store) = (self.fetcher.clone(), self.store.clone());
                 let polling = Instant::now();
-                let task = tokio::spawn(poll(fetcher, store, provider.clone()));
+                // Timed in the task: the stream may notice a finished poll late, while a
+                // batch is being committed.
+                let task = tokio::spawn(timed(poll(fetcher, store, provider.clone())));
                 async move {
-                    let result = task
-                        .await
-                        .unwrap_or_else(|panic| Err(PollFailure::Panic(panic.to_string())));
-                    (provider, result, polling.elapsed())
+                    let (result, took) = task.await.unwrap_or_else(|panic| {
+                        let failure = Err(PollFailure::Panic(panic.to_string()));
+                        (failure, polling.elapsed())
+                    });
+                    (provider, result, took)
                 }
             })
             .buffer_unordered(self.concurrency)
@@ -230,6 +233,12 @@ impl Watcher {
             .map(str::to_owned)
             .collect()
     }
+}
+
+async fn timed<T>(work: impl std::future::Future<Output = T>) -> (T, std::time::Duration) {
+    let started = Instant::now();
+    let output = work.await;
+    (output, started.elapsed())
 }
 
 /// Polls one provider; `Some` holds what changed, to be committed.
