@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use statusrelay_core::channels::Clients;
 use statusrelay_core::config::{ChannelConfig, Config, ssm_references};
 use statusrelay_core::delivery::test_route::send_test;
+use statusrelay_core::metrics::Metrics;
 use statusrelay_core::model::Snapshot;
 use statusrelay_core::net::{HttpLimits, PRIVATE_HINT};
 use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, detect_and_poll};
@@ -51,7 +52,7 @@ enum Command {
         /// Run one cycle, then exit.
         #[arg(long)]
         once: bool,
-        /// Serve the read side (health, JSON API) on this address while watching, e.g.
+        /// Serve the read side (health, JSON API, metrics) on this address while watching, e.g.
         /// 127.0.0.1:8080; overrides settings.listen. Anything but loopback needs
         /// settings.http_token.
         #[arg(long, conflicts_with = "once")]
@@ -291,7 +292,12 @@ async fn run(config_path: PathBuf, once: bool, listen: Option<SocketAddr>) -> Re
 
     let heartbeat = Arc::new(Heartbeat::new(config.settings.interval));
     if let Some(addr) = listen.or(config.settings.listen) {
-        serve_read_side(&config, addr, heartbeat.clone()).await?;
+        serve_read_side(&config, addr, heartbeat.clone(), watcher.metrics()).await?;
+        // Metrics are only read when served: fill them from the state file once, so the
+        // first scrape after a restart is not empty.
+        if let Err(err) = watcher.restore_metrics() {
+            warn!(error = %err, state = %state, "cannot restore the metrics from the state file");
+        }
     }
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
@@ -347,6 +353,7 @@ async fn serve_read_side(
     config: &Config,
     addr: SocketAddr,
     heartbeat: Arc<Heartbeat>,
+    metrics: Arc<Metrics>,
 ) -> Result<()> {
     if let Some(why) = config.settings.refuse_listen(addr) {
         bail!("--listen {why}");
@@ -362,6 +369,7 @@ async fn serve_read_side(
         token: config.settings.http_token.clone(),
         heartbeat,
         board: Default::default(),
+        metrics,
     });
     info!(url = %web::display_url(bound), "serving the read side");
     tokio::spawn(async move {

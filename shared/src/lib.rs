@@ -19,6 +19,8 @@ pub mod event;
 pub mod fuzzing;
 #[cfg(feature = "sqlite")]
 pub mod history;
+#[cfg(feature = "sqlite")]
+pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod overview;

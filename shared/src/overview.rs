@@ -52,6 +52,7 @@ impl OverallState {
         }
     }
 
+    /// The state one component's status stands for (also each component's metric).
     pub fn of_component(status: &ComponentStatus) -> OverallState {
         match status {
             ComponentStatus::Operational => OverallState::Operational,
@@ -133,29 +134,13 @@ pub fn overview(
             })
             .count()
     });
-    let shown = snapshot.map(|s| {
-        let components = s
-            .components
-            .iter()
-            .filter(|c| !c.is_group)
-            .map(|c| OverallState::of_component(&c.status));
-        let incidents = open.iter().map(|i| OverallState::of_impact(&i.impact));
-        let maintenance = (maintenance_in_progress > 0).then_some(OverallState::UnderMaintenance);
-        components
-            .chain(incidents)
-            .chain(maintenance)
-            .max()
-            .unwrap_or(OverallState::Operational)
-    });
-    let unknown = shown.is_none() || health.consecutive_failures >= UNKNOWN_AFTER_FAILURES;
+    let shown = snapshot.map(shown_state);
+    let state = current_state(shown, health.consecutive_failures);
+    let unknown = state == OverallState::Unknown;
     ProviderOverview {
         id: id.to_owned(),
         name: name.to_owned(),
-        state: if unknown {
-            OverallState::Unknown
-        } else {
-            shown.unwrap_or(OverallState::Unknown)
-        },
+        state,
         last_known_state: if unknown { shown } else { None },
         open_incidents: open
             .iter()
@@ -170,6 +155,44 @@ pub fn overview(
         last_good_poll: health.last_success_at,
         last_error: health.last_error.clone(),
         consecutive_failures: health.consecutive_failures,
+    }
+}
+
+/// What a page shows: the worst of its components, open incidents and maintenance in progress.
+pub fn shown_state(snapshot: &Snapshot) -> OverallState {
+    let components = snapshot
+        .components
+        .iter()
+        .filter(|c| !c.is_group)
+        .map(|c| OverallState::of_component(&c.status));
+    let incidents = snapshot
+        .incidents
+        .iter()
+        .filter(|i| !i.status.is_finished())
+        .map(|i| OverallState::of_impact(&i.impact));
+    let maintenance = snapshot
+        .maintenances
+        .iter()
+        .any(|m| {
+            matches!(
+                m.status,
+                IncidentStatus::InProgress | IncidentStatus::Verifying
+            )
+        })
+        .then_some(OverallState::UnderMaintenance);
+    components
+        .chain(incidents)
+        .chain(maintenance)
+        .max()
+        .unwrap_or(OverallState::Operational)
+}
+
+/// A provider's state now: what its last good snapshot showed (`shown`, none before the first),
+/// unless its polls have been failing long enough that we no longer know.
+pub fn current_state(shown: Option<OverallState>, consecutive_failures: u32) -> OverallState {
+    match shown {
+        Some(state) if consecutive_failures < UNKNOWN_AFTER_FAILURES => state,
+        _ => OverallState::Unknown,
     }
 }
 

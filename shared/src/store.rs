@@ -442,6 +442,16 @@ impl Store {
         Ok(())
     }
 
+    /// The names of every destination marked failing (paused), for the metrics.
+    pub fn failing_destination_names(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT name FROM failing_destinations ORDER BY name")?;
+        let names = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(names)
+    }
+
     pub fn clear_destination_failing(&self, name: &str) -> Result<(), StoreError> {
         self.conn()
             .execute("DELETE FROM failing_destinations WHERE name = ?1", [name])?;

@@ -13,11 +13,13 @@ use crate::config::{Config, ProviderConfig, RouteConfig};
 use crate::delivery::{DeliveryReport, Dispatcher, RetryPolicy};
 use crate::diff::detect_changes;
 use crate::event::Event;
+use crate::metrics::{FailureReason, Metrics};
 use crate::net::HttpLimits;
 use crate::routing;
 use crate::sources::{
     self, DEFAULT_MAX_BODY_BYTES, Fetcher, LazySnapshot, PollError, PollOutcome, Previous,
 };
+use crate::state_reader::StateReader;
 use crate::store::{PollCommit, Store, StoreError};
 
 /// Most polls committed in one transaction (those that finished together).
@@ -42,6 +44,10 @@ pub struct Watcher {
     store: Arc<Store>,
     /// Delivered events older than this are pruned (settings.retention).
     retention: Duration,
+    /// Updated as polls, events, deliveries and cycles finish; `/metrics` encodes it.
+    metrics: Arc<Metrics>,
+    /// Every configured destination's name, for the paused-destination gauge.
+    destinations: Vec<String>,
 }
 
 impl Watcher {
@@ -56,6 +62,7 @@ impl Watcher {
         policy: RetryPolicy,
     ) -> Watcher {
         let allow_private = config.settings.allow_private_targets;
+        let metrics = Arc::new(Metrics::new());
         Watcher {
             providers: config.providers.iter().cloned().map(Arc::new).collect(),
             routes: config.routes.clone(),
@@ -68,13 +75,32 @@ impl Watcher {
                 clients,
                 policy,
                 config.settings.digest_after,
+                metrics.clone(),
             ),
             store: Arc::new(store),
+            metrics,
+            destinations: config.destinations.iter().map(|d| d.name.clone()).collect(),
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// Fills the metrics' gauges from the state file, so the first scrape after a restart
+    /// shows every provider's last known state. Once, at start, when metrics are served.
+    pub fn restore_metrics(&self) -> Result<(), StoreError> {
+        let reader = StateReader::open(self.store.path())?;
+        for provider in &self.providers {
+            let (snapshot, health) = reader.provider(&provider.id)?;
+            self.metrics
+                .restore(&provider.id, snapshot.as_ref(), &health);
+        }
+        Ok(())
     }
 
     pub async fn run_cycle(&self) -> Result<CycleReport, StoreError> {
@@ -92,35 +118,56 @@ impl Watcher {
         let mut polls = futures::stream::iter(&self.providers)
             .map(|provider| {
                 let (fetcher, store) = (self.fetcher.clone(), self.store.clone());
-                let task = tokio::spawn(poll(fetcher, store, provider.clone()));
+                let polling = Instant::now();
+                // Timed in the task: the stream may notice a finished poll late, while a
+                // batch is being committed.
+                let task = tokio::spawn(timed(poll(fetcher, store, provider.clone())));
                 async move {
-                    let result = task
-                        .await
-                        .unwrap_or_else(|panic| Err(PollFailure::Panic(panic.to_string())));
-                    (provider, result)
+                    let (result, took) = task.await.unwrap_or_else(|panic| {
+                        let failure = Err(PollFailure::Panic(panic.to_string()));
+                        (failure, polling.elapsed())
+                    });
+                    (provider, result, took)
                 }
             })
             .buffer_unordered(self.concurrency)
             .ready_chunks(COMMIT_BATCH);
         while let Some(batch) = polls.next().await {
             let mut commits = Vec::new();
-            for (provider, result) in batch {
+            // Each commit's provider platform and poll time, for the metrics once committed.
+            let mut committed_polls = Vec::new();
+            for (provider, result, took) in batch {
+                let platform = provider.platform.as_str();
                 match result {
-                    Ok(None) => report.unchanged += 1,
+                    Ok(None) => {
+                        report.unchanged += 1;
+                        self.metrics
+                            .record_poll_success(&provider.id, platform, took, None);
+                    }
                     Ok(Some(commit)) => {
                         report.changed += 1;
                         report.events += commit.events.len();
                         commits.push(commit);
+                        committed_polls.push((platform, took));
                     }
                     Err(PollFailure::Source(err)) => {
                         report.failed += 1;
                         warn!(provider = %provider.id, error = %err, "poll failed; state left unchanged");
                         self.store
                             .record_poll_failure(&provider.id, &err.to_string())?;
+                        let reason = FailureReason::of(&err);
+                        self.metrics
+                            .record_poll_failure(&provider.id, platform, took, reason);
                     }
                     Err(PollFailure::Panic(reason)) => {
                         report.failed += 1;
                         error!(provider = %provider.id, error = %reason, "poll panicked; state left unchanged");
+                        self.metrics.record_poll_failure(
+                            &provider.id,
+                            platform,
+                            took,
+                            FailureReason::Other,
+                        );
                     }
                     Err(PollFailure::Store(err)) => return Err(err),
                 }
@@ -128,6 +175,16 @@ impl Watcher {
             if !commits.is_empty() {
                 self.store
                     .commit_polls(&commits, |event| self.destinations_for(event))?;
+                for (commit, (platform, took)) in commits.iter().zip(committed_polls) {
+                    self.metrics.record_poll_success(
+                        &commit.provider_id,
+                        platform,
+                        took,
+                        Some(&commit.snapshot),
+                    );
+                    self.metrics
+                        .record_events(commit.events.iter().map(|e| e.kind));
+                }
                 for event in commits.iter().flat_map(|c| &c.events) {
                     debug!(provider = %event.data.provider.id, event_id = %event.id, kind = %event.kind, "event recorded");
                 }
@@ -137,6 +194,8 @@ impl Watcher {
         self.store.persist_polls()?;
 
         report.delivery = self.dispatcher.deliver_pending(&self.store).await?;
+        self.record_delivery_state();
+        self.metrics.record_cycle(started.elapsed());
         info!(
             providers = report.providers,
             changed = report.changed,
@@ -152,12 +211,34 @@ impl Watcher {
         Ok(report)
     }
 
+    /// Dead letters and paused destinations, read back from the store after a drain. A failed
+    /// read leaves the gauges as they were: metrics never fail a cycle.
+    fn record_delivery_state(&self) {
+        let state = self
+            .store
+            .delivery_counts()
+            .and_then(|counts| Ok((counts.dead, self.store.failing_destination_names()?)));
+        match state {
+            Ok((dead, paused)) => {
+                self.metrics
+                    .record_delivery_state(dead, &self.destinations, &paused)
+            }
+            Err(err) => warn!(error = %err, "cannot read delivery counts for the metrics"),
+        }
+    }
+
     fn destinations_for(&self, event: &Event) -> Vec<String> {
         routing::destinations_for(&self.routes, event)
             .into_iter()
             .map(str::to_owned)
             .collect()
     }
+}
+
+async fn timed<T>(work: impl std::future::Future<Output = T>) -> (T, std::time::Duration) {
+    let started = Instant::now();
+    let output = work.await;
+    (output, started.elapsed())
 }
 
 /// Polls one provider; `Some` holds what changed, to be committed.

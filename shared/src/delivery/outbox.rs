@@ -10,6 +10,7 @@ use tracing::{error, info, warn};
 use super::{DeliveryReport, Outcome, Parcel, RetryPolicy, send_with_retry};
 use crate::channels::{Channel, Clients, SendError, fingerprint};
 use crate::config::DestinationConfig;
+use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::store::{PendingDelivery, Store, StoreError};
 
 struct Destination {
@@ -22,6 +23,7 @@ pub struct Dispatcher {
     policy: RetryPolicy,
     /// More deliveries than this from one poll go to a chat destination as one digest.
     digest_after: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl Dispatcher {
@@ -31,6 +33,7 @@ impl Dispatcher {
         clients: &Clients,
         policy: RetryPolicy,
         digest_after: usize,
+        metrics: Arc<Metrics>,
     ) -> Dispatcher {
         let destinations = destinations
             .iter()
@@ -48,6 +51,7 @@ impl Dispatcher {
             destinations,
             policy,
             digest_after,
+            metrics,
         }
     }
 
@@ -133,6 +137,8 @@ impl Dispatcher {
                     )?;
                 }
                 report.dead += parcel.len();
+                self.metrics
+                    .record_deliveries(name, DeliveryOutcome::Dead, parcel.len());
                 left -= parcel.len();
                 continue;
             }
@@ -166,6 +172,8 @@ impl Dispatcher {
                         store.mark_sent(delivery, delivery.attempts + attempts)?;
                     }
                     report.sent += parcel.len();
+                    self.metrics
+                        .record_deliveries(name, DeliveryOutcome::Sent, parcel.len());
                 }
                 Outcome::Dead(err) => {
                     let (status, response) = match &err {
@@ -184,6 +192,8 @@ impl Dispatcher {
                         )?;
                     }
                     report.dead += parcel.len();
+                    self.metrics
+                        .record_deliveries(name, DeliveryOutcome::Dead, parcel.len());
                     if err.disables_destination() {
                         error!(
                             destination = name,
@@ -223,6 +233,8 @@ impl Dispatcher {
                         "delivery still failing; destination paused until the next run"
                     );
                     report.deferred += left;
+                    self.metrics
+                        .record_deliveries(name, DeliveryOutcome::Retried, parcel.len());
                     break;
                 }
             }

@@ -147,6 +147,7 @@ impl Fetcher {
             net::check_url_host(url).map_err(|e| PollError::Network {
                 document: document.to_owned(),
                 reason: e.to_string(),
+                cause: NetworkCause::BlockedPrivate,
             })?;
         }
         let mut request = self
@@ -169,6 +170,7 @@ impl Fetcher {
             } else {
                 PollError::Network {
                     document: document.to_owned(),
+                    cause: NetworkCause::of(&err),
                     reason: error_chain(&err.without_url()),
                 }
             }
@@ -240,6 +242,59 @@ impl Fetcher {
     }
 }
 
+/// What kind of network failure a request met, for the poll failure metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkCause {
+    /// The name did not resolve.
+    Dns,
+    /// No connection: refused, reset, unreachable.
+    Connect,
+    /// The TLS handshake failed (untrusted certificate, protocol mismatch).
+    Tls,
+    /// The target is a private address and private targets are not allowed.
+    BlockedPrivate,
+    Other,
+}
+
+impl NetworkCause {
+    /// Read from the error's types where they are reachable: our resolver's
+    /// [`net::PrivateTargetError`] and the `io::Error` kinds below reqwest.
+    pub fn of(err: &reqwest::Error) -> NetworkCause {
+        use std::io::ErrorKind;
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(cause) = source {
+            if cause.downcast_ref::<net::PrivateTargetError>().is_some() {
+                return NetworkCause::BlockedPrivate;
+            }
+            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::NotConnected => return NetworkCause::Connect,
+                    // rustls reports a failed handshake as an InvalidData I/O error.
+                    ErrorKind::InvalidData if err.is_connect() => return NetworkCause::Tls,
+                    _ => {}
+                }
+            }
+            source = cause.source();
+        }
+        if !err.is_connect() {
+            return NetworkCause::Other;
+        }
+        // hyper-util's connector error type is private: a failed resolution is only told
+        // apart from other connect failures by its message.
+        if error_chain(err).contains("dns error") {
+            NetworkCause::Dns
+        } else {
+            NetworkCause::Connect
+        }
+    }
+}
+
 /// Flattens an error and its sources into one line (reqwest hides the cause otherwise).
 pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -308,4 +363,31 @@ pub(crate) fn reuse(
         validators.insert(document.to_owned(), v.clone());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cause(err: PollError) -> NetworkCause {
+        match err {
+            PollError::Network { cause, .. } => cause,
+            other => panic!("not a network error: {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn network_failures_are_classified_by_their_types() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let url = Url::parse(&format!("http://{closed}/")).unwrap();
+        let open = Fetcher::new(true, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
+        let refused = open.get(&url, "/", None).await.err().unwrap();
+        assert_eq!(cause(refused), NetworkCause::Connect);
+        let guarded = Fetcher::new(false, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
+        let private = guarded.get(&url, "/", None).await.err().unwrap();
+        assert_eq!(cause(private), NetworkCause::BlockedPrivate);
+    }
 }

@@ -28,8 +28,8 @@ use url::Url;
 pub(crate) use absence::{finish_absent, status_update};
 pub use detect::{DETECTABLE, detect_and_poll, platform_of};
 pub use fetch::{
-    DEFAULT_MAX_BODY_BYTES, Fetched, Fetcher, LazySnapshot, Previous, Validator, Validators,
-    document_url, error_chain,
+    DEFAULT_MAX_BODY_BYTES, Fetched, Fetcher, LazySnapshot, NetworkCause, Previous, Validator,
+    Validators, document_url, error_chain,
 };
 pub(crate) use fetch::{fetch_single, reuse};
 pub use parse::zoneless;
@@ -98,7 +98,11 @@ pub enum PollError {
     #[error("{document}: timed out")]
     Timeout { document: String },
     #[error("{document}: request failed: {reason}")]
-    Network { document: String, reason: String },
+    Network {
+        document: String,
+        reason: String,
+        cause: NetworkCause,
+    },
     #[error("{document}: body exceeds the {limit}-byte cap")]
     TooLarge { document: String, limit: usize },
     #[error("{document}: not a status page document: {reason}")]

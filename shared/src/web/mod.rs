@@ -1,10 +1,11 @@
 //! The watcher's read side over HTTP (`statusrelay run --listen`), served from the same state
 //! file the watcher writes: the dashboard's pages ([`pages`]), `/healthz` for container and
 //! systemd health checks, the JSON API (`/api/v1/providers`, `/api/v1/providers/{id}`,
-//! `/api/v1/events`), the Atom feed of the events (`/feed.atom`) and the maintenance calendar
-//! (`/maintenance.ics`). Every request but `/healthz` and the static assets passes the token
-//! check ([`auth`]) when a token is configured; without one, `run` only binds loopback. Every
-//! response carries the [`security`] headers and is gzipped when the client accepts it.
+//! `/api/v1/events`), the Atom feed of the events (`/feed.atom`), the maintenance calendar
+//! (`/maintenance.ics`) and `/metrics` for Prometheus. Every request but `/healthz` and the
+//! static assets passes the token check ([`auth`]) when a token is configured; without one,
+//! `run` only binds loopback. Every response carries the [`security`] headers and is gzipped
+//! when the client accepts it.
 
 mod api;
 pub mod atom;
@@ -13,6 +14,7 @@ pub mod board;
 pub mod calendar;
 pub mod events;
 mod health;
+mod metrics;
 mod pages;
 mod security;
 
@@ -28,6 +30,7 @@ use tower_http::compression::CompressionLayer;
 
 use crate::config::ProviderConfig;
 use board::BoardCache;
+use crate::metrics::Metrics;
 pub use health::Heartbeat;
 
 /// What every handler reads: where the state is, which providers and destinations to show,
@@ -40,6 +43,8 @@ pub struct WebState {
     pub token: Option<String>,
     pub heartbeat: Arc<Heartbeat>,
     pub board: BoardCache,
+    /// The watcher's metrics, kept in memory as it works.
+    pub metrics: Arc<Metrics>,
 }
 
 pub fn router(state: Arc<WebState>) -> Router {
@@ -54,6 +59,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route(events::PATH, get(events::events))
         .route("/feed.atom", get(atom::feed))
         .route("/maintenance.ics", get(calendar::maintenance))
+        .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
