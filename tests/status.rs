@@ -108,3 +108,38 @@ async fn status_before_any_watcher_run_says_so() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// A page that comes back unchanged after an outage answers 304 (nothing is rewritten): the
+/// provider must still be known again, with a fresh last good poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_back_unchanged_after_failures_is_known_again() {
+    let server = StatusServer::start().await;
+    let work = Workspace::new();
+    server.publish("calm", &Page::realistic("Calm Co", &server.url("calm")));
+    let config = work.write_config(&format!(
+        "[settings]\nstate = \"state.db\"\nallow_private_targets = true\n\n[[providers]]\nid = \"calm\"\nurl = \"{}\"\nplatform = \"statuspage\"\n",
+        server.url("calm"),
+    ));
+    let state = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&stdout(out)).unwrap()[0].clone()
+    };
+    let args = ["status", "--config", config.to_str().unwrap(), "--json"];
+    let status = || statusrelay(&args);
+    assert!(run_once(&config).await.status.success());
+    let first_good = state(&status().await)["last_good_poll"].clone();
+    server.set_fault("calm", SUMMARY, Some(Fault::Status(503)));
+    run_once(&config).await;
+    run_once(&config).await;
+    assert_eq!(state(&status().await)["state"], "unknown");
+
+    server.set_fault("calm", SUMMARY, None);
+    server.take_hits();
+    assert!(run_once(&config).await.status.success());
+    let back = state(&status().await);
+    assert_eq!(back["state"], "operational", "{back}");
+    assert_eq!(back["consecutive_failures"], 0);
+    assert!(
+        back["last_good_poll"].as_str() > first_good.as_str(),
+        "{back} vs {first_good}"
+    );
+}

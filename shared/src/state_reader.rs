@@ -71,8 +71,11 @@ impl StateReader {
         let row = self
             .conn
             .query_row(
-                "SELECT snapshot, last_success_at, last_error, last_error_at, consecutive_failures
-                 FROM providers WHERE id = ?1",
+                // The latest good poll, changed (`providers`) or not (`polled`); the
+                // timestamps share one format, so text order is time order.
+                "SELECT p.snapshot, MAX(COALESCE(p.last_success_at, ''), COALESCE(u.at, '')),
+                        p.last_error, p.last_error_at, p.consecutive_failures
+                 FROM providers p LEFT JOIN polled u ON u.id = p.id WHERE p.id = ?1",
                 [id],
                 |r| {
                     Ok((

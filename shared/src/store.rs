@@ -103,6 +103,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (event_seq, route)
 );
+-- When each provider was last polled successfully, whether its page changed or not (a 304).
+-- Apart from `providers` because SQLite rewrites a whole row, snapshot included, to change
+-- one column: this row is a few dozen bytes.
+CREATE TABLE IF NOT EXISTS polled (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failing_destinations (
     name TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -311,6 +318,34 @@ impl Store {
         }
         tx.commit()?;
         Ok(queued)
+    }
+
+    /// Records good polls that found nothing new (a 304, or the same content): when each was
+    /// polled, and the end of a run of failures, so that a provider whose page came back
+    /// unchanged after an outage is no longer shown as unknown. One transaction per batch.
+    pub fn record_unchanged_polls(&self, provider_ids: &[&str]) -> Result<(), StoreError> {
+        let now = now_text();
+        let mut conn = self.conn();
+        conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        let recorded = (|| {
+            let tx = conn.transaction()?;
+            for id in provider_ids {
+                tx.execute(
+                    "INSERT INTO polled (id, at) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                    params![id, now],
+                )?;
+                // Matches no row (and so rewrites none) unless the provider was failing.
+                tx.execute(
+                    "UPDATE providers SET consecutive_failures = 0, last_success_at = ?2
+                     WHERE id = ?1 AND consecutive_failures > 0",
+                    params![id, now],
+                )?;
+            }
+            tx.commit()
+        })();
+        conn.execute_batch("PRAGMA synchronous = FULL")?;
+        Ok(recorded?)
     }
 
     /// Records a failed poll for diagnostics. State and validators are left as they were.

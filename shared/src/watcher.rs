@@ -136,11 +136,13 @@ impl Watcher {
             let mut commits = Vec::new();
             // Each commit's provider platform and poll time, for the metrics once committed.
             let mut committed_polls = Vec::new();
+            let mut unchanged = Vec::new();
             for (provider, result, took) in batch {
                 let platform = provider.platform.as_str();
                 match result {
                     Ok(None) => {
                         report.unchanged += 1;
+                        unchanged.push(provider.id.as_str());
                         self.metrics
                             .record_poll_success(&provider.id, platform, took, None);
                     }
@@ -171,6 +173,9 @@ impl Watcher {
                     }
                     Err(PollFailure::Store(err)) => return Err(err),
                 }
+            }
+            if !unchanged.is_empty() {
+                self.store.record_unchanged_polls(&unchanged)?;
             }
             if !commits.is_empty() {
                 self.store
