@@ -275,6 +275,8 @@ async fn the_dashboard_shows_every_provider_worst_first_with_hostile_text_inert(
         "The cause is a failed database node; failing over.",
         "Identified",
         "Past incidents",
+        "Unchanged (HTTP 304 or same content)",
+        "polls since the watcher started",
     ] {
         assert!(
             page.contains(text),

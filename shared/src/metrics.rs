@@ -165,6 +165,10 @@ struct ProviderTrack {
     consecutive_failures: u32,
     /// The exported components' labels and states, from the last good snapshot.
     components: Vec<(String, OverallState)>,
+    /// Polls since the watcher started, and how many of them found nothing new (a 304 or the
+    /// same content): for the provider page, not exported (one series per provider is enough).
+    polls: u64,
+    unchanged_polls: u64,
 }
 
 #[derive(Default)]
@@ -322,6 +326,8 @@ impl Metrics {
         }
         let track = tracked.providers.entry(provider.to_owned()).or_default();
         track.consecutive_failures = 0;
+        track.polls += 1;
+        track.unchanged_polls += u64::from(snapshot.is_none());
         self.provider_up.get_or_create(&label(provider)).set(1);
         self.set_last_success(provider, Utc::now());
         self.publish(provider, track);
@@ -344,6 +350,7 @@ impl Metrics {
         let mut tracked = self.tracked();
         let track = tracked.providers.entry(provider.to_owned()).or_default();
         track.consecutive_failures = track.consecutive_failures.saturating_add(1);
+        track.polls += 1;
         self.provider_up.get_or_create(&label(provider)).set(0);
         self.publish(provider, track);
     }
@@ -389,6 +396,14 @@ impl Metrics {
     pub fn record_cycle(&self, took: Duration) {
         self.cycle_duration.observe(took.as_secs_f64());
         self.cycles.inc();
+    }
+
+    /// (polls, polls that found nothing new) of a provider since the watcher started.
+    pub fn poll_counts(&self, provider: &str) -> (u64, u64) {
+        self.tracked()
+            .providers
+            .get(provider)
+            .map_or((0, 0), |t| (t.polls, t.unchanged_polls))
     }
 
     fn tracked(&self) -> std::sync::MutexGuard<'_, Tracked> {

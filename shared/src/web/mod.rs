@@ -29,8 +29,8 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 
 use crate::config::ProviderConfig;
-use board::BoardCache;
 use crate::metrics::Metrics;
+use board::BoardCache;
 pub use health::Heartbeat;
 
 /// What every handler reads: where the state is, which providers and destinations to show,

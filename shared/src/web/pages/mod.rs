@@ -65,12 +65,17 @@ pub async fn provider(State(state): State<Arc<WebState>>, Path(id): Path<String>
                 overview: &view,
                 snapshot: snapshot.as_ref(),
                 past: &past,
-                poll_stats: None,
+                poll_stats: Some(poll_stats(&state.metrics, &config.id)),
             },
             Utc::now(),
         ))
     })
     .await
+}
+
+fn poll_stats(metrics: &crate::metrics::Metrics, provider: &str) -> provider::PollStats {
+    let (polls, unchanged) = metrics.poll_counts(provider);
+    provider::PollStats { polls, unchanged }
 }
 
 /// A record known only from its events, shaped like one read from the page.

@@ -25,7 +25,8 @@ pub struct ProviderPage<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PollStats {
     pub polls: u64,
-    pub not_modified: u64,
+    /// Polls that found nothing new: a 304, or the same content.
+    pub unchanged: u64,
 }
 
 pub fn render(page: &ProviderPage, now: DateTime<Utc>) -> Markup {
@@ -75,7 +76,7 @@ pub fn render(page: &ProviderPage, now: DateTime<Utc>) -> Markup {
                     tr { th scope="row" { "Last error" }
                         td { @if let Some(error) = &view.last_error { (vendor(error)) } @else { (none()) } } }
                     @if let Some(stats) = page.poll_stats {
-                        tr { th scope="row" { "Unchanged (HTTP 304)" }
+                        tr { th scope="row" { "Unchanged (HTTP 304 or same content)" }
                             td { (not_modified_share(stats)) } }
                     }
                 }
@@ -94,7 +95,7 @@ fn not_modified_share(stats: PollStats) -> String {
     if stats.polls == 0 {
         return "no polls since the watcher started".into();
     }
-    let share = stats.not_modified as f64 * 100.0 / stats.polls as f64;
+    let share = stats.unchanged as f64 * 100.0 / stats.polls as f64;
     format!(
         "{share:.0} % of {} polls since the watcher started",
         stats.polls
