@@ -134,10 +134,16 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    // At the default level only statusrelay speaks: rustls logs its own ERROR line for a
-    // certificate it refuses, before the one-line error statusrelay gives anyway.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("STATUSRELAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls=off"));
+    // Only statusrelay speaks unless asked otherwise: rustls and its platform verifier log
+    // their own ERROR line for a certificate they refuse, before the one-line error
+    // statusrelay gives anyway. A filter that names them (`rustls=debug`) is obeyed.
+    let mut directives = std::env::var("STATUSRELAY_LOG").unwrap_or_else(|_| "info".into());
+    if !directives.contains("rustls") {
+        directives.push_str(",rustls=off,rustls_platform_verifier=off");
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives).unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,rustls=off,rustls_platform_verifier=off")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(use_colour())
