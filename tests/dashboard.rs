@@ -484,15 +484,22 @@ async fn browser_pass(dashboard: &Dashboard) {
     );
 
     let dir = screenshots_dir();
-    for (path, file, height) in [
-        ("/", "dashboard-overview.png", 1100),
-        ("/providers/burning", "dashboard-provider.png", 1400),
+    // Desktop, a phone's width, and the system's dark mode.
+    for (path, file, size, dark) in [
+        ("/", "dashboard-overview.png", "1200,1100", false),
+        ("/providers/burning", "dashboard-provider.png", "1200,1400", false),
+        ("/", "dashboard-overview-phone.png", "390,1400", false),
+        ("/incidents", "dashboard-incidents-dark.png", "1200,1100", true),
     ] {
         let shot = dir.join(file);
         let _ = std::fs::remove_file(&shot);
-        let out = chromium(profile.path())
+        let mut command = chromium(profile.path());
+        if dark {
+            command.arg("--force-dark-mode");
+        }
+        let out = command
             .arg(format!("--screenshot={}", shot.display()))
-            .arg(format!("--window-size=1200,{height}"))
+            .arg(format!("--window-size={size}"))
             .arg(format!("{base}{path}"))
             .output()
             .unwrap();
