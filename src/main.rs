@@ -1,5 +1,6 @@
 //! The `statusrelay` command: the local watcher and its tools.
 
+mod onboarding;
 mod status;
 
 use std::net::SocketAddr;
@@ -77,6 +78,28 @@ enum Command {
         /// Print the overview as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Write a commented starter config (never overwrites one).
+    Init {
+        #[arg(long, short, default_value = "statusrelay.toml")]
+        config: PathBuf,
+        /// Catalog ids to watch, comma-separated, e.g. github,stripe.
+        #[arg(long, value_delimiter = ',')]
+        catalog: Vec<String>,
+    },
+    /// Add a provider to a config: a catalog id or name, or a status page URL. Shows the
+    /// page's components and keeps the file's comments and layout.
+    Add {
+        /// e.g. stripe, "Amazon Web Services", https://status.example.com
+        target: String,
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only these components (names or ids, comma-separated), e.g. "API,Dashboard".
+        #[arg(long)]
+        components: Option<String>,
+        /// Add without reading the page (no components shown or checked).
+        #[arg(long)]
+        no_check: bool,
     },
     /// Ask a running watcher's `/healthz` (a container's HEALTHCHECK); exits non-zero unless
     /// it answers 200 within five seconds.
@@ -174,6 +197,25 @@ async fn dispatch(command: Command) -> Result<()> {
         } => check(&url, json, allow_private).await,
         Command::Status { config, json } => status::status(&config, json),
         Command::Health { url } => health(&url).await,
+        Command::Init { config, catalog } => onboarding::init(&config, &catalog),
+        Command::Add {
+            target,
+            config,
+            components,
+            no_check,
+        } => {
+            let loaded = load_config(&config).await?;
+            onboarding::add(
+                onboarding::AddRequest {
+                    config_path: &config,
+                    target: &target,
+                    components: components.as_deref(),
+                    no_check,
+                },
+                &loaded,
+            )
+            .await
+        }
         Command::Validate { config } => {
             let config = load_config(&config).await?;
             for warning in &config.warnings {

@@ -487,9 +487,19 @@ async fn browser_pass(dashboard: &Dashboard) {
     // Desktop, a phone's width, and the system's dark mode.
     for (path, file, size, dark) in [
         ("/", "dashboard-overview.png", "1200,1100", false),
-        ("/providers/burning", "dashboard-provider.png", "1200,1400", false),
+        (
+            "/providers/burning",
+            "dashboard-provider.png",
+            "1200,1400",
+            false,
+        ),
         ("/", "dashboard-overview-phone.png", "390,1400", false),
-        ("/incidents", "dashboard-incidents-dark.png", "1200,1100", true),
+        (
+            "/incidents",
+            "dashboard-incidents-dark.png",
+            "1200,1100",
+            true,
+        ),
     ] {
         let shot = dir.join(file);
         let _ = std::fs::remove_file(&shot);
