@@ -1,5 +1,6 @@
 //! The `statusrelay` command: the local watcher and its tools.
 
+mod catalog_verify;
 mod onboarding;
 mod status;
 
@@ -131,6 +132,22 @@ enum Command {
 enum CatalogAction {
     /// Entries whose id, name or a tag contains TERM (case-insensitive).
     Search { term: String },
+    /// Probe entries live: reachable, platform detected vs recorded, moved, dead. Its --json
+    /// output feeds scripts/catalog/generate.py --verify-json.
+    Verify {
+        /// Only these ids (repeat, or comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// One JSON array of verdicts instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// A catalog file to verify instead of the built-in one (same format).
+        #[arg(long)]
+        catalog_file: Option<PathBuf>,
+        /// Allow loopback and private addresses (for testing local pages).
+        #[arg(long)]
+        allow_private: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -232,36 +249,48 @@ async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::TestRoute { name, config } => test_route(&name, &config).await,
-        Command::Catalog { action } => {
-            let entries: Vec<&statusrelay_core::catalog::Entry> = match &action {
-                None => statusrelay_core::catalog::entries().iter().collect(),
-                Some(CatalogAction::Search { term }) => statusrelay_core::catalog::search(term),
-            };
-            if entries.is_empty() {
-                bail!("no catalog entry matches");
-            }
-            println!(
-                "{:<24} {:<28} {:<11} {:<34} url",
-                "id", "name", "platform", "tags"
-            );
-            for entry in &entries {
-                println!(
-                    "{:<24} {:<28} {:<11} {:<34} {}",
-                    entry.id,
-                    entry.name,
-                    entry.platform,
-                    entry.tags.join(","),
-                    entry.url
-                );
-            }
-            println!(
-                "\n{} entries; use them with catalog = [\"{}\", …] in a config",
-                entries.len(),
-                entries[0].id
-            );
-            Ok(())
-        }
+        Command::Catalog { action } => match action {
+            None => list_catalog(None),
+            Some(CatalogAction::Search { term }) => list_catalog(Some(&term)),
+            Some(CatalogAction::Verify {
+                only,
+                json,
+                catalog_file,
+                allow_private,
+            }) => verify_catalog(&only, json, catalog_file.as_deref(), allow_private).await,
+        },
     }
+}
+
+/// `catalog` (every entry) and `catalog search TERM`, as a table.
+fn list_catalog(term: Option<&str>) -> Result<()> {
+    let entries: Vec<&statusrelay_core::catalog::Entry> = match term {
+        None => statusrelay_core::catalog::entries().iter().collect(),
+        Some(term) => statusrelay_core::catalog::search(term),
+    };
+    if entries.is_empty() {
+        bail!("no catalog entry matches");
+    }
+    println!(
+        "{:<24} {:<28} {:<11} {:<34} url",
+        "id", "name", "platform", "tags"
+    );
+    for entry in &entries {
+        println!(
+            "{:<24} {:<28} {:<11} {:<34} {}",
+            entry.id,
+            entry.name,
+            entry.platform,
+            entry.tags.join(","),
+            entry.url
+        );
+    }
+    println!(
+        "\n{} entries; use them with catalog = [\"{}\", …] in a config",
+        entries.len(),
+        entries[0].id
+    );
+    Ok(())
 }
 
 /// Reads the config, fetching its `ssm:` secrets first when it has any.
@@ -375,6 +404,39 @@ async fn run(config_path: PathBuf, once: bool, listen: Option<SocketAddr>) -> Re
         }
     }
     info!("stopped");
+    Ok(())
+}
+
+async fn verify_catalog(
+    only: &[String],
+    json: bool,
+    catalog_file: Option<&std::path::Path>,
+    allow_private: bool,
+) -> Result<()> {
+    let from_file;
+    let all: Vec<&statusrelay_core::catalog::Entry> = match catalog_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            from_file = statusrelay_core::catalog::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            from_file.iter().collect()
+        }
+        None => statusrelay_core::catalog::entries().iter().collect(),
+    };
+    if let Some(unknown) = only.iter().find(|id| !all.iter().any(|e| &e.id == *id)) {
+        bail!("--only: `{unknown}` is not a catalog id");
+    }
+    let chosen: Vec<_> = all
+        .into_iter()
+        .filter(|e| only.is_empty() || only.contains(&e.id))
+        .collect();
+    let verdicts = catalog_verify::verify(&chosen, allow_private).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&verdicts)?);
+    } else {
+        catalog_verify::print_table(&verdicts);
+    }
     Ok(())
 }
 

@@ -156,3 +156,91 @@ async fn add_keeps_the_file_and_init_writes_a_loadable_start() {
     assert!(!typo.status.success());
     assert!(!work.path("typo.toml").exists());
 }
+
+/// `catalog verify` against loopback pages: one fine, one moved (301), one whose platform
+/// changed, one dead (nothing listens), one reachable but no status page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_verify_tells_fine_moved_changed_and_dead_apart() {
+    let server = StatusServer::start().await;
+    server.publish("fine", &Page::realistic("Fine Co", &server.url("fine")));
+    server.publish("new-home", &Page::realistic("Moving Co", &server.url("new-home")));
+    server.redirect("old-home", &server.url("new-home"));
+    server.publish("changed", &Page::realistic("Changed Co", &server.url("changed")));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let work = Workspace::new();
+    let entry = |id: &str, url: &str, platform: &str| {
+        format!("[[provider]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"{url}\"\nplatform = \"{platform}\"\ntags = [\"cloud\"]\n\n")
+    };
+    let catalog = work.path("catalog.toml");
+    std::fs::write(
+        &catalog,
+        [
+            entry("fine", &server.url("fine"), "statuspage"),
+            entry("moving", &server.url("old-home"), "statuspage"),
+            entry("changed", &server.url("changed"), "instatus"),
+            entry("dead", &dead_url, "statuspage"),
+            entry("blank", &server.url("nothing-here"), "auto"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let out = statusrelay(&[
+        "catalog",
+        "verify",
+        "--catalog-file",
+        catalog.to_str().unwrap(),
+        "--allow-private",
+        "--json",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let verdicts: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let of = |id: &str| {
+        verdicts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == id)
+            .unwrap_or_else(|| panic!("no verdict for {id}: {verdicts}"))
+            .clone()
+    };
+    assert_eq!(of("fine")["outcome"], "ok");
+    assert_eq!(of("fine")["detected_platform"], "statuspage");
+    assert_eq!(of("moving")["outcome"], "moved");
+    assert_eq!(of("moving")["redirects_to"], server.url("new-home"));
+    assert_eq!(of("changed")["outcome"], "platform_changed");
+    assert_eq!(of("changed")["detected_platform"], "statuspage");
+    assert_eq!(of("dead")["outcome"], "dead");
+    assert_eq!(of("dead")["reachable"], false);
+    assert_eq!(of("blank")["outcome"], "dead", "404 and no status page");
+
+    // The table for people, and --only.
+    let table = statusrelay(&[
+        "catalog",
+        "verify",
+        "--catalog-file",
+        catalog.to_str().unwrap(),
+        "--allow-private",
+        "--only",
+        "fine,moving",
+    ])
+    .await;
+    let text = stdout(&table);
+    assert!(text.contains("2 entries: 1 ok, 0 platform changed, 1 moved"), "{text}");
+    // Without --allow-private the guard refuses loopback: reported, never fetched.
+    let guarded = statusrelay(&[
+        "catalog",
+        "verify",
+        "--catalog-file",
+        catalog.to_str().unwrap(),
+        "--only",
+        "fine",
+        "--json",
+    ])
+    .await;
+    let guarded: serde_json::Value = serde_json::from_str(&stdout(&guarded)).unwrap();
+    assert_eq!(guarded[0]["outcome"], "dead");
+    assert!(guarded[0]["error"].as_str().unwrap().contains("private"), "{guarded}");
+}

@@ -59,6 +59,8 @@ struct PageState {
     hits: HashMap<String, usize>,
     /// Extra delay per path (a slow page), on top of the server's latency.
     delays: HashMap<String, Duration>,
+    /// `/<slug>` → the URL every path under it moved to permanently (301).
+    redirects: HashMap<String, String>,
 }
 
 /// A loopback server hosting any number of status pages under `/<slug>`.
@@ -197,6 +199,15 @@ impl StatusServer {
     }
 
     /// (requests served, of which 304 Not Modified)
+    /// Every path under `/<slug>` answers 301 to the same path under `to` (a page that moved).
+    pub fn redirect(&self, slug: &str, to: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .redirects
+            .insert(format!("/{slug}"), to.trim_end_matches('/').to_owned());
+    }
+
     pub fn counts(&self) -> (usize, usize) {
         let state = self.state.lock().unwrap();
         (state.requests, state.not_modified)
@@ -215,6 +226,17 @@ fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
             .body(Body::from(body))
             .unwrap()
     };
+    let moved = state.redirects.iter().find_map(|(prefix, to)| {
+        let rest = path.strip_prefix(prefix.as_str())?;
+        (rest.is_empty() || rest.starts_with('/')).then(|| format!("{to}{rest}"))
+    });
+    if let Some(location) = moved {
+        return Response::builder()
+            .status(301)
+            .header("location", location)
+            .body(Body::empty())
+            .unwrap();
+    }
     if let Some(fault) = state.faults.get(&path).cloned() {
         let doc = state
             .docs
