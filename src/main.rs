@@ -2,6 +2,7 @@
 
 mod status;
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,8 +90,11 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// List the built-in provider catalog, or search it by id, name or tag.
+    /// List the built-in provider catalog, or search it by id, name, alias or tag.
     Catalog {
+        /// Print the licence notices of the third-party data in the catalog and exit.
+        #[arg(long)]
+        licenses: bool,
         #[command(subcommand)]
         action: Option<CatalogAction>,
     },
@@ -106,7 +110,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CatalogAction {
-    /// Entries whose id, name or a tag contains TERM (case-insensitive).
+    /// Entries matching TERM (case-insensitive) on id, name, alias or tag, best first: exact
+    /// id, prefix, substring, then near misses.
     Search { term: String },
 }
 
@@ -184,7 +189,10 @@ async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::TestRoute { name, config } => test_route(&name, &config).await,
-        Command::Catalog { action } => {
+        Command::Catalog { licenses: true, .. } => {
+            print_to_pipe(statusrelay_core::catalog::THIRD_PARTY_NOTICES)
+        }
+        Command::Catalog { action, .. } => {
             let entries: Vec<&statusrelay_core::catalog::Entry> = match &action {
                 None => statusrelay_core::catalog::entries().iter().collect(),
                 Some(CatalogAction::Search { term }) => statusrelay_core::catalog::search(term),
@@ -196,9 +204,18 @@ async fn dispatch(command: Command) -> Result<()> {
                 "{:<24} {:<28} {:<11} {:<34} url",
                 "id", "name", "platform", "tags"
             );
+            // One line per entry (so `catalog | wc -l` counts them); unverified pages say so
+            // after the URL, where the columns are not disturbed.
+            let mut listing = String::new();
             for entry in &entries {
-                println!(
-                    "{:<24} {:<28} {:<11} {:<34} {}",
+                let unverified = if entry.unverified {
+                    "  (unverified)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    listing,
+                    "{:<24} {:<28} {:<11} {:<34} {}{unverified}",
                     entry.id,
                     entry.name,
                     entry.platform,
@@ -206,13 +223,24 @@ async fn dispatch(command: Command) -> Result<()> {
                     entry.url
                 );
             }
-            println!(
-                "\n{} entries; use them with catalog = [\"{}\", …] in a config",
+            let _ = writeln!(
+                listing,
+                "\n{} entries; use them with catalog = [\"{}\", …] in a config; \
+                 `statusrelay catalog --licenses` credits the lists they come from",
                 entries.len(),
                 entries[0].id
             );
-            Ok(())
+            print_to_pipe(&listing)
         }
+    }
+}
+
+/// Writes a listing to stdout; a reader that stops early (`| head`) is not an error.
+fn print_to_pipe(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 
