@@ -198,19 +198,31 @@ pub fn search(term: &str) -> Vec<&'static Entry> {
     found.into_iter().map(|(_, _, entry)| entry).collect()
 }
 
-/// Ids close to a mistyped one (edit distance ≤ 2, or containing it), closest first.
+/// Ids close to a mistyped one, best first: within a small edit distance (1, or 2 for ids of
+/// six letters or more, so short ids do not pull in every other short id), or containing it.
+/// Hand-written entries (well-known vendors) come before others at the same distance.
 pub fn suggest(id: &str) -> Vec<&'static str> {
     let id = id.trim().to_lowercase();
-    let mut close: Vec<(usize, bool, &'static str)> = entries()
+    let allowed = if id.chars().count() >= 6 { 2 } else { 1 };
+    let mut close: Vec<(usize, bool, bool, &'static str)> = entries()
         .iter()
         .filter_map(|e| {
             let distance = strsim::levenshtein(&e.id, &id);
             let contains = id.len() >= 3 && e.id.contains(&id);
-            (distance <= 2 || contains).then_some((distance, e.unverified, e.id.as_str()))
+            let curated = e.sources.iter().any(|s| s == "statusrelay");
+            // Containing the typed id ranks after every near miss.
+            let distance = if distance <= allowed {
+                distance
+            } else if contains {
+                allowed + 1
+            } else {
+                return None;
+            };
+            Some((distance, !curated, e.unverified, e.id.as_str()))
         })
         .collect();
     close.sort();
-    close.into_iter().map(|(_, _, id)| id).take(5).collect()
+    close.into_iter().map(|(.., id)| id).take(5).collect()
 }
 
 /// Everything wrong with a catalog: duplicate or malformed ids, duplicate URLs, URLs that are
