@@ -733,7 +733,6 @@ def main() -> None:
         entry["sources"] = sorted(entry["sources"], key=order.index)
         output.append(entry)
 
-    # Curated entries must keep their URL; a clash there is a curated.toml mistake to fix by hand.
     text = render(output)
     args.output.write_text(text, encoding="utf-8")
 
