@@ -4,6 +4,7 @@ mod catalog_verify;
 mod onboarding;
 mod status;
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,8 +114,11 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// List the built-in provider catalog, or search it by id, name or tag.
+    /// List the built-in provider catalog, or search it by id, name, alias or tag.
     Catalog {
+        /// Print the licence notices of the third-party data in the catalog and exit.
+        #[arg(long)]
+        licenses: bool,
         #[command(subcommand)]
         action: Option<CatalogAction>,
     },
@@ -130,7 +134,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CatalogAction {
-    /// Entries whose id, name or a tag contains TERM (case-insensitive).
+    /// Entries matching TERM (case-insensitive) on id, name, alias or tag, best first: exact
+    /// id, prefix, substring, then near misses.
     Search { term: String },
     /// Probe entries live: reachable, platform detected vs recorded, moved, dead. Its --json
     /// output feeds scripts/catalog/generate.py --verify-json.
@@ -249,7 +254,10 @@ async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::TestRoute { name, config } => test_route(&name, &config).await,
-        Command::Catalog { action } => match action {
+        Command::Catalog { licenses: true, .. } => {
+            print_to_pipe(statusrelay_core::catalog::THIRD_PARTY_NOTICES)
+        }
+        Command::Catalog { action, .. } => match action {
             None => list_catalog(None),
             Some(CatalogAction::Search { term }) => list_catalog(Some(&term)),
             Some(CatalogAction::Verify {
@@ -262,7 +270,8 @@ async fn dispatch(command: Command) -> Result<()> {
     }
 }
 
-/// `catalog` (every entry) and `catalog search TERM`, as a table.
+/// `catalog` (every entry) and `catalog search TERM`, one line per entry (so `catalog | wc -l`
+/// counts them); unverified pages say so after the URL, where the columns are not disturbed.
 fn list_catalog(term: Option<&str>) -> Result<()> {
     let entries: Vec<&statusrelay_core::catalog::Entry> = match term {
         None => statusrelay_core::catalog::entries().iter().collect(),
@@ -275,9 +284,16 @@ fn list_catalog(term: Option<&str>) -> Result<()> {
         "{:<24} {:<28} {:<11} {:<34} url",
         "id", "name", "platform", "tags"
     );
+    let mut listing = String::new();
     for entry in &entries {
-        println!(
-            "{:<24} {:<28} {:<11} {:<34} {}",
+        let unverified = if entry.unverified {
+            "  (unverified)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            listing,
+            "{:<24} {:<28} {:<11} {:<34} {}{unverified}",
             entry.id,
             entry.name,
             entry.platform,
@@ -285,12 +301,23 @@ fn list_catalog(term: Option<&str>) -> Result<()> {
             entry.url
         );
     }
-    println!(
-        "\n{} entries; use them with catalog = [\"{}\", …] in a config",
+    let _ = writeln!(
+        listing,
+        "\n{} entries; use them with catalog = [\"{}\", …] in a config; \
+         `statusrelay catalog --licenses` credits the lists they come from",
         entries.len(),
         entries[0].id
     );
-    Ok(())
+    print_to_pipe(&listing)
+}
+
+/// Writes a listing to stdout; a reader that stops early (`| head`) is not an error.
+fn print_to_pipe(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Reads the config, fetching its `ssm:` secrets first when it has any.

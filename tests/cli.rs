@@ -310,6 +310,29 @@ async fn catalog_lists_searches_and_feeds_configs() {
         found.contains("datadog") && !found.contains("\nshopify"),
         "{found}"
     );
+    assert!(
+        listing.lines().count() >= 1_000,
+        "{} lines",
+        listing.lines().count()
+    );
+    // A typo finds the vendor; the exact id comes first.
+    let out = statusrelay(&["catalog", "search", "githb"]).await;
+    assert!(
+        stdout(&out)
+            .lines()
+            .nth(1)
+            .unwrap_or("")
+            .starts_with("github "),
+        "{}",
+        stdout(&out)
+    );
+    let out = statusrelay(&["catalog", "--licenses"]).await;
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("metoro-io/statusphere") && stdout(&out).contains("MIT License"),
+        "{}",
+        stdout(&out)
+    );
     let out = statusrelay(&["catalog", "search", "zzzz-nothing"]).await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no catalog entry matches"));
@@ -323,7 +346,7 @@ async fn catalog_lists_searches_and_feeds_configs() {
     let out = statusrelay(&["validate", "--config", path.to_str().unwrap()]).await;
     assert!(
         stderr(&out)
-            .contains(":1:12: catalog[0]: no catalog entry \"slak\"; did you mean slack, snyk?"),
+            .contains(":1:12: catalog[0]: no catalog entry \"slak\"; did you mean slack, slab?"),
         "{}",
         stderr(&out)
     );

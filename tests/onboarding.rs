@@ -163,15 +163,23 @@ async fn add_keeps_the_file_and_init_writes_a_loadable_start() {
 async fn catalog_verify_tells_fine_moved_changed_and_dead_apart() {
     let server = StatusServer::start().await;
     server.publish("fine", &Page::realistic("Fine Co", &server.url("fine")));
-    server.publish("new-home", &Page::realistic("Moving Co", &server.url("new-home")));
+    server.publish(
+        "new-home",
+        &Page::realistic("Moving Co", &server.url("new-home")),
+    );
     server.redirect("old-home", &server.url("new-home"));
-    server.publish("changed", &Page::realistic("Changed Co", &server.url("changed")));
+    server.publish(
+        "changed",
+        &Page::realistic("Changed Co", &server.url("changed")),
+    );
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let work = Workspace::new();
     let entry = |id: &str, url: &str, platform: &str| {
-        format!("[[provider]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"{url}\"\nplatform = \"{platform}\"\ntags = [\"cloud\"]\n\n")
+        format!(
+            "[[provider]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"{url}\"\nplatform = \"{platform}\"\ntags = [\"cloud\"]\n\n"
+        )
     };
     let catalog = work.path("catalog.toml");
     std::fs::write(
@@ -228,7 +236,10 @@ async fn catalog_verify_tells_fine_moved_changed_and_dead_apart() {
     ])
     .await;
     let text = stdout(&table);
-    assert!(text.contains("2 entries: 1 ok, 0 platform changed, 1 moved"), "{text}");
+    assert!(
+        text.contains("2 entries: 1 ok, 0 platform changed, 1 moved"),
+        "{text}"
+    );
     // Without --allow-private the guard refuses loopback: reported, never fetched.
     let guarded = statusrelay(&[
         "catalog",
@@ -242,5 +253,8 @@ async fn catalog_verify_tells_fine_moved_changed_and_dead_apart() {
     .await;
     let guarded: serde_json::Value = serde_json::from_str(&stdout(&guarded)).unwrap();
     assert_eq!(guarded[0]["outcome"], "dead");
-    assert!(guarded[0]["error"].as_str().unwrap().contains("private"), "{guarded}");
+    assert!(
+        guarded[0]["error"].as_str().unwrap().contains("private"),
+        "{guarded}"
+    );
 }
