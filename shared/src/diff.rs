@@ -300,6 +300,7 @@ fn diff(
                         new_status: component.status.clone(),
                     }),
                     moved: None,
+                    health: None,
                 },
             });
         }
@@ -582,6 +583,7 @@ impl EntityDiff<'_> {
                 }),
                 component: None,
                 moved: None,
+                health: None,
             },
         });
     }

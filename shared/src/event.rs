@@ -34,10 +34,17 @@ pub enum EventType {
     /// page): reported once instead of N resolutions and N new incidents.
     #[serde(rename = "provider.moved")]
     ProviderMoved,
+    /// statusrelay could not read the page for `settings.unreachable_after` polls in a row:
+    /// its incidents are not being followed (told once per outage of the page itself).
+    #[serde(rename = "provider.unreachable")]
+    ProviderUnreachable,
+    /// The first good poll after `provider.unreachable`.
+    #[serde(rename = "provider.recovered")]
+    ProviderRecovered,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 12] = [
         EventType::IncidentCreated,
         EventType::IncidentUpdated,
         EventType::IncidentResolved,
@@ -48,6 +55,8 @@ impl EventType {
         EventType::MaintenanceCompleted,
         EventType::ComponentStatusChanged,
         EventType::ProviderMoved,
+        EventType::ProviderUnreachable,
+        EventType::ProviderRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,7 +71,19 @@ impl EventType {
             EventType::MaintenanceCompleted => "maintenance.completed",
             EventType::ComponentStatusChanged => "component.status_changed",
             EventType::ProviderMoved => "provider.moved",
+            EventType::ProviderUnreachable => "provider.unreachable",
+            EventType::ProviderRecovered => "provider.recovered",
         }
+    }
+
+    /// Events about statusrelay's own view of a page, not the vendor's news: routes send them
+    /// to machine destinations (webhook, SNS, console) by default, to chat only when their
+    /// `events` name them.
+    pub fn is_provider_health(self) -> bool {
+        matches!(
+            self,
+            EventType::ProviderUnreachable | EventType::ProviderRecovered
+        )
     }
 }
 
@@ -94,6 +115,20 @@ pub struct EventData {
     pub component: Option<ComponentChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved: Option<ProviderMove>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<ProviderHealth>,
+}
+
+/// What `provider.unreachable` and `provider.recovered` say about the polls of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderHealth {
+    /// Failed polls in a row (for `provider.recovered`: before this good one).
+    pub failed_polls: u32,
+    /// The last good poll before the failures, if there was one.
+    #[serde(default)]
+    pub last_good_poll: Option<DateTime<Utc>>,
+    /// The latest failure, as the log said it.
+    pub last_error: String,
 }
 
 /// What a `provider.moved` event says: how many records the page had and has, and what is
@@ -191,6 +226,32 @@ impl Event {
                 update: None,
                 component: None,
                 moved: Some(moved),
+                health: None,
+            },
+        }
+    }
+
+    /// `provider.unreachable` or `provider.recovered`; `occurrence` tells one outage of the
+    /// page from the next (the unreachable event's announcement time, shared by its recovery).
+    pub fn provider_health(
+        kind: EventType,
+        provider: ProviderRef,
+        occurrence: &str,
+        timestamp: DateTime<Utc>,
+        health: ProviderHealth,
+    ) -> Event {
+        debug_assert!(kind.is_provider_health());
+        Event {
+            kind,
+            id: event_id(&provider.id, "polls", occurrence, kind),
+            timestamp,
+            data: EventData {
+                provider,
+                incident: None,
+                update: None,
+                component: None,
+                moved: None,
+                health: Some(health),
             },
         }
     }
@@ -198,7 +259,10 @@ impl Event {
     /// The entity (incident or maintenance) this event is about, with its kind.
     pub fn entity_kind(&self) -> Option<EntityKind> {
         match self.kind {
-            EventType::ComponentStatusChanged | EventType::ProviderMoved => None,
+            EventType::ComponentStatusChanged
+            | EventType::ProviderMoved
+            | EventType::ProviderUnreachable
+            | EventType::ProviderRecovered => None,
             EventType::MaintenanceScheduled
             | EventType::MaintenanceStarted
             | EventType::MaintenanceUpdated

@@ -551,6 +551,7 @@ mod tests {
                         }),
                         component: None,
                         moved: None,
+                        health: None,
                     },
                 },
             };

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, SecondsFormat, Utc};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::event::{Event, EventType, ProviderMove};
+use crate::event::{Event, EventType, ProviderHealth, ProviderMove};
 use crate::model::{ComponentStatus, Impact, IncidentStatus};
 use crate::routing::event_impact;
 
@@ -146,26 +146,35 @@ impl Message {
                     )
                 }
                 (None, None) => (
-                    match &event.data.moved {
-                        Some(_) => "Every record changed at once".to_owned(),
-                        None => event.kind.to_string(),
+                    match (&event.data.moved, &event.data.health) {
+                        (Some(_), _) => "Every record changed at once".to_owned(),
+                        (None, Some(_)) if event.kind == EventType::ProviderRecovered => {
+                            "Polls succeed again".to_owned()
+                        }
+                        (None, Some(_)) => "Polls are failing".to_owned(),
+                        (None, None) => event.kind.to_string(),
                     },
-                    event.data.moved.as_ref().map_or_else(String::new, |moved| {
-                        format!(
+                    match (&event.data.moved, &event.data.health) {
+                        (Some(moved), _) => format!(
                             "{} records before, {} now",
                             moved.records_before, moved.records_now
-                        )
-                    }),
+                        ),
+                        (None, Some(health)) => {
+                            format!("{} failed polls in a row", health.failed_polls)
+                        }
+                        (None, None) => String::new(),
+                    },
                     Vec::new(),
                     provider.url.clone(),
                     None,
                     "page".to_owned(),
                 ),
             };
-        let body = match (&event.data.update, &event.data.moved) {
-            (Some(update), _) => plain_text(&update.body),
-            (None, Some(moved)) => moved_text(moved),
-            (None, None) => String::new(),
+        let body = match (&event.data.update, &event.data.moved, &event.data.health) {
+            (Some(update), _, _) => plain_text(&update.body),
+            (None, Some(moved), _) => moved_text(moved),
+            (None, None, Some(health)) => health_text(event.kind, health),
+            (None, None, None) => String::new(),
         };
         let time = event
             .data
@@ -239,6 +248,29 @@ fn moved_text(moved: &ProviderMove) -> String {
     text
 }
 
+/// What `provider.unreachable` and `provider.recovered` say. The error is statusrelay's own
+/// (it may quote the page's answer), cleaned like vendor text.
+fn health_text(kind: EventType, health: &ProviderHealth) -> String {
+    let since = health.last_good_poll.map_or_else(
+        || "never read".to_owned(),
+        |at| format!("last read {}", minute(at)),
+    );
+    let error = single_line(&health.last_error);
+    if kind == EventType::ProviderRecovered {
+        format!(
+            "statusrelay reads this status page again after {} failed polls ({since}). \
+             What changed meanwhile is announced as usual.\nLast error: {error}",
+            health.failed_polls
+        )
+    } else {
+        format!(
+            "statusrelay could not read this status page {} times in a row ({since}), so \
+             its incidents are not being followed until it answers again.\nLast error: {error}",
+            health.failed_polls
+        )
+    }
+}
+
 fn action(kind: EventType) -> &'static str {
     match kind {
         EventType::IncidentCreated => "New incident",
@@ -251,13 +283,16 @@ fn action(kind: EventType) -> &'static str {
         EventType::MaintenanceCompleted => "Maintenance completed",
         EventType::ComponentStatusChanged => "Component status changed",
         EventType::ProviderMoved => "Status page moved",
+        EventType::ProviderUnreachable => "Status page unreachable",
+        EventType::ProviderRecovered => "Status page reachable again",
     }
 }
 
 fn tone(event: &Event, impact: &Impact) -> Tone {
     match event.kind {
         EventType::IncidentResolved | EventType::IncidentPostmortem => return Tone::Resolved,
-        EventType::MaintenanceCompleted => return Tone::Resolved,
+        EventType::MaintenanceCompleted | EventType::ProviderRecovered => return Tone::Resolved,
+        EventType::ProviderUnreachable => return Tone::Major,
         EventType::MaintenanceScheduled
         | EventType::MaintenanceStarted
         | EventType::MaintenanceUpdated => return Tone::Maintenance,

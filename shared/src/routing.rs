@@ -106,16 +106,51 @@ fn touches_watched_component(event: &Event, watched: &[String]) -> bool {
 }
 
 /// The destinations an event goes to, each once, in the order routes name them.
-pub fn destinations_for<'a>(routes: &'a [RouteConfig], event: &Event) -> Vec<&'a str> {
+///
+/// `provider.unreachable` and `provider.recovered` (statusrelay's own view of a page) go to
+/// the `machine` destinations (webhook, SNS, console: automation and logs) of matching routes,
+/// and to a route's chat destinations only when its `events` name them, so a flaky vendor page
+/// does not become chat noise unless someone asked for it.
+pub fn destinations_for<'a>(
+    routes: &'a [RouteConfig],
+    event: &Event,
+    machine: &HashSet<String>,
+) -> Vec<&'a str> {
+    let health = event.kind.is_provider_health();
     let mut out: Vec<&str> = Vec::new();
     for route in routes.iter().filter(|r| r.filter.matches(event)) {
+        let asked = health && names_provider_events(&route.filter.events);
         for destination in &route.destinations {
+            if health && !asked && !machine.contains(destination) {
+                continue;
+            }
             if !out.contains(&destination.as_str()) {
                 out.push(destination);
             }
         }
     }
     out
+}
+
+/// Destinations that take statusrelay's own `provider.*` health events by default: the ones
+/// read by programs or logs, not people in a channel.
+pub fn machine_destinations(destinations: &[crate::config::DestinationConfig]) -> HashSet<String> {
+    use crate::config::ChannelConfig;
+    destinations
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.channel,
+                ChannelConfig::Console | ChannelConfig::Webhook { .. } | ChannelConfig::Sns { .. }
+            )
+        })
+        .map(|d| d.name.clone())
+        .collect()
+}
+
+/// Whether a pattern list names `provider.*` events explicitly (which sends them to chat too).
+pub fn names_provider_events(patterns: &[glob::Pattern]) -> bool {
+    patterns.iter().any(|p| p.as_str().starts_with("provider"))
 }
 
 /// Whether a pattern list names maintenance events explicitly (which turns them on).
@@ -156,6 +191,7 @@ mod tests {
                 update: None,
                 component: None,
                 moved: None,
+                health: None,
             },
         }
     }

@@ -5,6 +5,7 @@
 //! sent only after the route answered 2xx, so a crash before that re-sends the same event
 //! (same id, same bytes) on the next run and a crash after it never does.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -110,6 +111,13 @@ CREATE TABLE IF NOT EXISTS polled (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL
 ) WITHOUT ROWID;
+-- Providers announced `provider.unreachable` and not yet recovered: the announcement is made
+-- once per outage of the page, and its recovery reuses its occurrence.
+CREATE TABLE IF NOT EXISTS unreachable (
+    id TEXT PRIMARY KEY,
+    occurrence TEXT NOT NULL,
+    failed_polls INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS failing_destinations (
     name TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -296,27 +304,40 @@ impl Store {
                    consecutive_failures = 0",
                 params![poll.provider_id, state_json, snapshot_json, validators_json, now],
             )?;
-            for event in &poll.events {
-                let payload = serde_json::to_string(event).expect("event serializes");
-                let inserted = tx.execute(
-                    "INSERT OR IGNORE INTO events (id, provider, type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![event.id, poll.provider_id, event.kind.as_str(), payload, now],
-                )?;
-                if inserted == 0 {
-                    // Already recorded by an earlier poll: its deliveries exist already.
-                    continue;
-                }
-                let seq = tx.last_insert_rowid();
-                for route in routes_for(event) {
-                    tx.execute(
-                        "INSERT INTO deliveries (event_seq, route, status, updated_at) VALUES (?1, ?2, 'pending', ?3)",
-                        params![seq, route, now],
-                    )?;
-                    queued += 1;
-                }
-            }
+            queued += Store::insert_events(&tx, &poll.provider_id, &poll.events, now, &routes_for)?;
         }
         tx.commit()?;
+        Ok(queued)
+    }
+
+    /// Records events not seen before and queues each for its destinations; returns how many
+    /// deliveries were queued. An event recorded earlier keeps the deliveries it has.
+    fn insert_events(
+        tx: &rusqlite::Transaction<'_>,
+        provider_id: &str,
+        events: &[Event],
+        now: &str,
+        routes_for: &impl Fn(&Event) -> Vec<String>,
+    ) -> Result<usize, StoreError> {
+        let mut queued = 0;
+        for event in events {
+            let payload = serde_json::to_string(event).expect("event serializes");
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO events (id, provider, type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![event.id, provider_id, event.kind.as_str(), payload, now],
+            )?;
+            if inserted == 0 {
+                continue;
+            }
+            let seq = tx.last_insert_rowid();
+            for route in routes_for(event) {
+                tx.execute(
+                    "INSERT INTO deliveries (event_seq, route, status, updated_at) VALUES (?1, ?2, 'pending', ?3)",
+                    params![seq, route, now],
+                )?;
+                queued += 1;
+            }
+        }
         Ok(queued)
     }
 
@@ -349,21 +370,119 @@ impl Store {
     }
 
     /// Records a failed poll for diagnostics. State and validators are left as they were.
-    pub fn record_poll_failure(&self, provider_id: &str, error: &str) -> Result<(), StoreError> {
+    /// Returns the failed polls in a row, this one included.
+    pub fn record_poll_failure(&self, provider_id: &str, error: &str) -> Result<u32, StoreError> {
         let now = now_text();
-        self.conn().execute(
+        let failures: i64 = self.conn().query_row(
             "INSERT INTO providers (id, state, last_error, last_error_at, consecutive_failures)
              VALUES (?1, ?2, ?3, ?4, 1)
              ON CONFLICT (id) DO UPDATE SET last_error = excluded.last_error,
                last_error_at = excluded.last_error_at,
-               consecutive_failures = providers.consecutive_failures + 1",
+               consecutive_failures = providers.consecutive_failures + 1
+             RETURNING consecutive_failures",
             params![
                 provider_id,
                 serde_json::to_string(&ProviderState::default()).expect("state serializes"),
                 error,
                 now
             ],
+            |r| r.get(0),
         )?;
+        Ok(u32::try_from(failures).unwrap_or(u32::MAX))
+    }
+
+    /// The latest good poll of a provider, changed or not.
+    pub fn last_good_poll(&self, provider_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let text: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT NULLIF(MAX(COALESCE(p.last_success_at, ''), COALESCE(u.at, '')), '')
+                 FROM providers p LEFT JOIN polled u ON u.id = p.id WHERE p.id = ?1",
+                [provider_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(text
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc)))
+    }
+
+    /// Providers announced unreachable and not recovered: id → (occurrence, failed polls).
+    pub fn unreachable_providers(&self) -> Result<HashMap<String, (String, u32)>, StoreError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare("SELECT id, occurrence, failed_polls FROM unreachable")?;
+        let rows = statement.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (r.get::<_, String>(1)?, r.get::<_, u32>(2)?),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records `provider.unreachable` (queued for its destinations) and remembers the outage,
+    /// in one transaction: announced once, and recovered once.
+    pub fn announce_unreachable(
+        &self,
+        event: &Event,
+        occurrence: &str,
+        failed_polls: u32,
+        routes_for: impl Fn(&Event) -> Vec<String>,
+    ) -> Result<(), StoreError> {
+        let now = now_text();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO unreachable (id, occurrence, failed_polls) VALUES (?1, ?2, ?3)",
+            params![event.data.provider.id, occurrence, failed_polls],
+        )?;
+        Store::insert_events(
+            &tx,
+            &event.data.provider.id,
+            std::slice::from_ref(event),
+            &now,
+            &routes_for,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Counts a further failed poll of a page announced unreachable (its recovery says how
+    /// long the outage lasted, across restarts).
+    pub fn count_unreachable_polls(
+        &self,
+        provider_id: &str,
+        failed_polls: u32,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE unreachable SET failed_polls = ?2 WHERE id = ?1",
+            params![provider_id, failed_polls],
+        )?;
+        Ok(())
+    }
+
+    /// Records `provider.recovered` and forgets the outage, in one transaction.
+    pub fn announce_recovered(
+        &self,
+        event: &Event,
+        routes_for: impl Fn(&Event) -> Vec<String>,
+    ) -> Result<(), StoreError> {
+        let now = now_text();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM unreachable WHERE id = ?1",
+            [&event.data.provider.id],
+        )?;
+        Store::insert_events(
+            &tx,
+            &event.data.provider.id,
+            std::slice::from_ref(event),
+            &now,
+            &routes_for,
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -556,6 +675,7 @@ mod tests {
                 update: None,
                 component: None,
                 moved: None,
+                health: None,
             },
         }
     }

@@ -12,7 +12,7 @@ use crate::channels::Clients;
 use crate::config::{Config, ProviderConfig, RouteConfig};
 use crate::delivery::{DeliveryReport, Dispatcher, RetryPolicy};
 use crate::diff::detect_changes;
-use crate::event::Event;
+use crate::event::{Event, EventType, ProviderHealth, ProviderRef};
 use crate::metrics::{FailureReason, Metrics};
 use crate::net::HttpLimits;
 use crate::routing;
@@ -48,6 +48,13 @@ pub struct Watcher {
     metrics: Arc<Metrics>,
     /// Every configured destination's name, for the paused-destination gauge.
     destinations: Vec<String>,
+    /// Destinations that take `provider.*` health events by default ([`routing::destinations_for`]).
+    machine_destinations: std::collections::HashSet<String>,
+    /// Failed polls in a row that make a page `provider.unreachable` (settings).
+    unreachable_after: u32,
+    /// Pages announced unreachable and not recovered: id → (occurrence, failed polls so far).
+    /// Kept in the state file too, so a restart neither repeats nor forgets an announcement.
+    unreachable: std::sync::Mutex<std::collections::HashMap<String, (String, u32)>>,
 }
 
 impl Watcher {
@@ -77,9 +84,17 @@ impl Watcher {
                 config.settings.digest_after,
                 metrics.clone(),
             ),
+            unreachable_after: config.settings.unreachable_after,
+            unreachable: std::sync::Mutex::new(store.unreachable_providers().unwrap_or_else(
+                |err| {
+                    warn!(error = %err, "cannot read which pages were announced unreachable");
+                    Default::default()
+                },
+            )),
             store: Arc::new(store),
             metrics,
             destinations: config.destinations.iter().map(|d| d.name.clone()).collect(),
+            machine_destinations: routing::machine_destinations(&config.destinations),
         }
     }
 
@@ -155,8 +170,10 @@ impl Watcher {
                     Err(PollFailure::Source(err)) => {
                         report.failed += 1;
                         warn!(provider = %provider.id, error = %err, "poll failed; state left unchanged");
-                        self.store
+                        let failures = self
+                            .store
                             .record_poll_failure(&provider.id, &err.to_string())?;
+                        self.note_failure(provider, failures, &err.to_string())?;
                         let reason = FailureReason::of(&err);
                         self.metrics
                             .record_poll_failure(&provider.id, platform, took, reason);
@@ -176,10 +193,16 @@ impl Watcher {
             }
             if !unchanged.is_empty() {
                 self.store.record_unchanged_polls(&unchanged)?;
+                for id in &unchanged {
+                    self.note_success(id)?;
+                }
             }
             if !commits.is_empty() {
                 self.store
                     .commit_polls(&commits, |event| self.destinations_for(event))?;
+                for commit in &commits {
+                    self.note_success(&commit.provider_id)?;
+                }
                 for (commit, (platform, took)) in commits.iter().zip(committed_polls) {
                     self.metrics.record_poll_success(
                         &commit.provider_id,
@@ -233,10 +256,89 @@ impl Watcher {
     }
 
     fn destinations_for(&self, event: &Event) -> Vec<String> {
-        routing::destinations_for(&self.routes, event)
+        routing::destinations_for(&self.routes, event, &self.machine_destinations)
             .into_iter()
             .map(str::to_owned)
             .collect()
+    }
+}
+
+impl Watcher {
+    fn unreachable(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (String, u32)>> {
+        self.unreachable.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// After `unreachable_after` failed polls in a row, announces `provider.unreachable` once.
+    fn note_failure(
+        &self,
+        provider: &ProviderConfig,
+        failures: u32,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        if let Some((_, counted)) = self.unreachable().get_mut(&provider.id) {
+            *counted = failures;
+            return self.store.count_unreachable_polls(&provider.id, failures);
+        }
+        if failures < self.unreachable_after {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let occurrence = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let event = Event::provider_health(
+            EventType::ProviderUnreachable,
+            self.provider_ref(provider)?,
+            &occurrence,
+            now,
+            ProviderHealth {
+                failed_polls: failures,
+                last_good_poll: self.store.last_good_poll(&provider.id)?,
+                last_error: error.to_owned(),
+            },
+        );
+        self.store
+            .announce_unreachable(&event, &occurrence, failures, |e| self.destinations_for(e))?;
+        warn!(provider = %provider.id, failures, "status page unreachable; announced");
+        self.unreachable()
+            .insert(provider.id.clone(), (occurrence, failures));
+        Ok(())
+    }
+
+    /// The first good poll after an announced outage announces `provider.recovered`.
+    fn note_success(&self, provider_id: &str) -> Result<(), StoreError> {
+        let Some((occurrence, failures)) = self.unreachable().get(provider_id).cloned() else {
+            return Ok(());
+        };
+        let Some(provider) = self.providers.iter().find(|p| p.id == provider_id) else {
+            return Ok(());
+        };
+        let event = Event::provider_health(
+            EventType::ProviderRecovered,
+            self.provider_ref(provider)?,
+            &occurrence,
+            Utc::now(),
+            ProviderHealth {
+                failed_polls: failures,
+                last_good_poll: None,
+                last_error: String::new(),
+            },
+        );
+        self.store
+            .announce_recovered(&event, |e| self.destinations_for(e))?;
+        info!(provider = %provider_id, failures, "status page reachable again; announced");
+        self.unreachable().remove(provider_id);
+        Ok(())
+    }
+
+    /// The provider as events name it (the page's own name from the last good poll).
+    fn provider_ref(&self, provider: &ProviderConfig) -> Result<ProviderRef, StoreError> {
+        let page_name = self
+            .store
+            .snapshot(&provider.id)?
+            .map(|s| s.page.name)
+            .unwrap_or_default();
+        Ok(provider.provider(&page_name).into())
     }
 }
 

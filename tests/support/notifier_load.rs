@@ -199,7 +199,7 @@ pub fn process_batch(batch: &str, routes: &[RouteConfig]) -> Throughput {
         };
         for event in &events {
             out.events += 1;
-            let wanted = destinations_for(routes, event);
+            let wanted = destinations_for(routes, event, &Default::default());
             lap(1, &mut out.stages);
             if wanted.is_empty() {
                 continue;

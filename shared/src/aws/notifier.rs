@@ -43,6 +43,8 @@ struct Destination {
 pub struct Notifier {
     destinations: Vec<Destination>,
     routes: Vec<RouteConfig>,
+    /// Destinations that take `provider.*` health events by default.
+    machine_destinations: std::collections::HashSet<String>,
     /// More events than this from one provider in one batch go to a chat destination as one
     /// digest (a batch holds what one poll wrote, give or take the stream's batching window).
     digest_after: usize,
@@ -93,6 +95,7 @@ impl Notifier {
         Notifier {
             destinations,
             routes: config.routes.clone(),
+            machine_destinations: crate::routing::machine_destinations(&config.destinations),
             digest_after: config.settings.digest_after,
             table,
             policy,
@@ -184,7 +187,7 @@ impl Notifier {
             if per_provider[event.data.provider.id.as_str()] <= self.digest_after {
                 continue;
             }
-            let wanted = destinations_for(&self.routes, event);
+            let wanted = destinations_for(&self.routes, event, &self.machine_destinations);
             for destination in &self.destinations {
                 if destination.channel.digests()
                     && (destination.takes_everything || wanted.contains(&destination.name.as_str()))
@@ -219,7 +222,7 @@ impl Notifier {
         budget: &std::sync::atomic::AtomicU32,
     ) -> Result<usize, String> {
         let payload = serde_json::to_string(event).expect("event serializes");
-        let wanted = destinations_for(&self.routes, event);
+        let wanted = destinations_for(&self.routes, event, &self.machine_destinations);
         let mut sent = 0;
         let mut retry = None;
         for destination in &self.destinations {

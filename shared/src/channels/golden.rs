@@ -55,6 +55,7 @@ pub fn sample_event() -> Event {
             }),
             component: None,
             moved: None,
+            health: None,
         },
     }
 }

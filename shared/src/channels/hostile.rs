@@ -67,6 +67,7 @@ pub fn hostile_event() -> Event {
             }),
             component: None,
             moved: None,
+            health: None,
         },
     }
 }

@@ -63,7 +63,9 @@ pub fn action(event: &Event) -> Option<Action> {
         | EventType::MaintenanceStarted
         | EventType::MaintenanceUpdated
         | EventType::MaintenanceCompleted
-        | EventType::ProviderMoved => Some(Action::Change),
+        | EventType::ProviderMoved
+        | EventType::ProviderUnreachable
+        | EventType::ProviderRecovered => Some(Action::Change),
     }
 }
 

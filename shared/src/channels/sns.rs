@@ -296,6 +296,7 @@ mod tests {
                 }),
                 component: None,
                 moved: None,
+                health: None,
             },
         }
     }

@@ -21,6 +21,9 @@ pub struct Settings {
     /// A chat destination that would get more than this many events from one provider in one
     /// poll gets one digest message instead (webhooks, SNS and PagerDuty still get each one).
     pub digest_after: usize,
+    /// Failed polls in a row after which a page is announced `provider.unreachable` (once;
+    /// `provider.recovered` follows its next good poll).
+    pub unreachable_after: u32,
     /// How long delivered events (the history) are kept in the state file.
     pub retention: Duration,
     /// Where `run` serves its read side (health, JSON API); `run --listen` overrides it.
@@ -51,6 +54,7 @@ pub(super) struct RawSettings {
     allow_private_targets: bool,
     concurrency: Option<Spanned<i64>>,
     digest_after: Option<Spanned<i64>>,
+    unreachable_after: Option<Spanned<i64>>,
     retention: Option<Spanned<String>>,
     listen: Option<Spanned<String>>,
     http_token: Option<Spanned<String>>,
@@ -63,6 +67,9 @@ pub const DEFAULT_CONCURRENCY: usize = 128;
 /// Five events from one provider in one poll is an ordinary busy update (an incident opened
 /// with its components); forty is a page migration or a backfill, which nobody reads one by one.
 pub const DEFAULT_DIGEST_AFTER: usize = 5;
+/// Five polls (five minutes at the default interval): long enough that a vendor's blip or a
+/// deploy is not announced, short enough that a page gone dark is noticed within the hour.
+pub const DEFAULT_UNREACHABLE_AFTER: u32 = 5;
 /// A quarter of history: enough to look back on an incident and its postmortem.
 const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
@@ -115,6 +122,13 @@ pub(super) fn build(
         at,
     )?
     .unwrap_or(DEFAULT_DIGEST_AFTER);
+    let unreachable_after = bounded(
+        settings.and_then(|s| s.unreachable_after.as_ref()),
+        "settings.unreachable_after",
+        1..=10_000,
+        at,
+    )?
+    .map_or(DEFAULT_UNREACHABLE_AFTER, |n| n as u32);
     let listen = match settings.and_then(|s| s.listen.as_ref()) {
         Some(raw) => Some(raw.get_ref().parse::<SocketAddr>().map_err(|_| {
             at.error(
@@ -148,6 +162,7 @@ pub(super) fn build(
         allow_private_targets,
         concurrency,
         digest_after,
+        unreachable_after,
         retention,
         listen,
         http_token,

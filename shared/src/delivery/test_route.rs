@@ -62,6 +62,7 @@ pub fn test_event(route: &str, kind: EventType, now: DateTime<Utc>) -> Event {
             }),
             component: None,
             moved: None,
+            health: None,
         },
     }
 }

@@ -192,6 +192,7 @@ pub(crate) mod tests {
                     }),
                     component: None,
                     moved: None,
+                    health: None,
                 },
             },
         }
