@@ -133,3 +133,74 @@ events = ["provider.*"]
         "the team channel did not ask for provider events"
     );
 }
+
+/// A vendor that moves its page to another platform at the same address: the polls as
+/// Statuspage start failing (404), statusrelay finds the page as Instatus, tells the operator
+/// once (`provider.moved` naming the new platform), announces what is new there, and polls it
+/// as Instatus from then on — across restarts, and without calling it unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_changes_platform_is_followed_and_told_once() {
+    let server = StatusServer::start().await;
+    server.publish(
+        "moving",
+        &Page::realistic("Moving Co", &server.url("moving")),
+    );
+    let hook = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    let config = work.write_config(&format!(
+        "[settings]\nstate = \"state.db\"\nallow_private_targets = true\nunreachable_after = 3\n\n[[providers]]\nid = \"moving\"\nurl = \"{}\"\nplatform = \"statuspage\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        server.url("moving"),
+        hook.url()
+    ));
+    assert!(run_once(&config).await.status.success());
+    assert!(hook.delivered().is_empty(), "a quiet baseline");
+
+    // The vendor moves to Instatus: the Statuspage API is gone, Instatus' summary appears.
+    for document in [SUMMARY, INCIDENTS, MAINTENANCES] {
+        server.set_fault("moving", document, Some(Fault::Missing));
+    }
+    let instatus = serde_json::json!({
+        "page": {"name": "Moving Co", "url": server.url("moving"), "status": "HASISSUES"},
+        "activeIncidents": [{
+            "id": "cm9moved0001", "name": "Login failures", "started": "2026-12-01T10:00:00.000Z",
+            "status": "INVESTIGATING", "impact": "MAJOROUTAGE",
+            "url": format!("{}/cm9moved0001", server.url("moving")),
+            "updatedAt": "2026-12-01T10:05:00.000Z"
+        }],
+        "activeMaintenances": []
+    });
+    server.publish_document("moving", "/summary.json", instatus.to_string());
+    run_once(&config).await;
+    assert!(hook.delivered().is_empty(), "one failure is not a move");
+    let out = run_once(&config).await;
+    let log = stderr(&out);
+    assert!(log.contains("found elsewhere"), "{log}");
+    let types = hook.delivered_types();
+    assert_eq!(
+        types.iter().filter(|t| *t == "provider.moved").count(),
+        1,
+        "{types:?}"
+    );
+    assert!(types.contains(&"incident.created".to_owned()), "{types:?}");
+    assert!(
+        !types.iter().any(|t| t == "provider.unreachable"),
+        "{types:?}"
+    );
+    let moved = hook
+        .delivered()
+        .into_iter()
+        .find(|r| r.event_type() == "provider.moved")
+        .unwrap()
+        .json();
+    let relocated = &moved["data"]["moved"]["relocated"];
+    assert_eq!(relocated["from_platform"], "statuspage", "{moved}");
+    assert_eq!(relocated["to_platform"], "instatus", "{moved}");
+
+    // From now on it is polled as Instatus: nothing fails, nothing is told again.
+    hook.clear();
+    for _ in 0..3 {
+        let out = run_once(&config).await;
+        assert!(!stderr(&out).contains("poll failed"), "{}", stderr(&out));
+    }
+    assert!(hook.delivered().is_empty(), "{:?}", hook.delivered_types());
+}

@@ -404,6 +404,7 @@ fn after_move(
             records_before,
             records_now,
             open_now,
+            relocated: None,
         },
     );
     Changes {

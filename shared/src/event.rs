@@ -139,6 +139,19 @@ pub struct ProviderMove {
     pub records_now: usize,
     /// Names of the incidents and maintenances open on the page now.
     pub open_now: Vec<String>,
+    /// Set when statusrelay found the page elsewhere or as another platform after its polls
+    /// failed: what to write in the config instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relocated: Option<Relocated>,
+}
+
+/// Where a provider's page was and is: the config's URL and platform, and where it reads now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relocated {
+    pub from_url: String,
+    pub from_platform: String,
+    pub to_url: String,
+    pub to_platform: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -235,10 +235,18 @@ impl Message {
 /// What a `provider.moved` message says: why nothing was announced one by one, and what is
 /// open on the page now (vendor names, cleaned like any vendor text).
 fn moved_text(moved: &ProviderMove) -> String {
-    let mut text = "The page's incidents and components all changed identity at once (a move to \
-        another platform or a rebuilt page). statusrelay follows the new page from here without \
-        announcing each of its records."
-        .to_owned();
+    let mut text = match &moved.relocated {
+        Some(to) => format!(
+            "The page stopped answering as configured ({} at {}); it reads now as {} at {}. \
+             statusrelay follows it there from now on, without announcing again what it \
+             already announced. Update the provider's url and platform in the config to match.",
+            to.from_platform, to.from_url, to.to_platform, to.to_url
+        ),
+        None => "The page's incidents and components all changed identity at once (a move to \
+            another platform or a rebuilt page). statusrelay follows the new page from here \
+            without announcing each of its records."
+            .to_owned(),
+    };
     if moved.open_now.is_empty() {
         text.push_str("\nNothing is open on it now.");
     } else {

@@ -118,6 +118,15 @@ CREATE TABLE IF NOT EXISTS unreachable (
     occurrence TEXT NOT NULL,
     failed_polls INTEGER NOT NULL
 );
+-- Providers found elsewhere (a permanent redirect) or as another platform after failed polls:
+-- polled there while the config still says what it said then.
+CREATE TABLE IF NOT EXISTS relocated (
+    id TEXT PRIMARY KEY,
+    config_url TEXT NOT NULL,
+    config_platform TEXT NOT NULL,
+    url TEXT NOT NULL,
+    platform TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS failing_destinations (
     name TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -445,6 +454,52 @@ impl Store {
             &routes_for,
         )?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Every relocation: id → the config's (url, platform) when found, and where it reads now.
+    pub fn relocations(&self) -> Result<HashMap<String, crate::event::Relocated>, StoreError> {
+        let conn = self.conn();
+        let mut statement =
+            conn.prepare("SELECT id, config_url, config_platform, url, platform FROM relocated")?;
+        let rows = statement.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                crate::event::Relocated {
+                    from_url: r.get(1)?,
+                    from_platform: r.get(2)?,
+                    to_url: r.get(3)?,
+                    to_platform: r.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Commits the first poll at a page's new place (its events included), then remembers the
+    /// place. A crash between the two only makes the next failed poll find the place again;
+    /// its `provider.moved` has the same id, so it is not recorded twice.
+    pub fn commit_relocation(
+        &self,
+        poll: &PollCommit,
+        relocated: &crate::event::Relocated,
+        routes_for: impl Fn(&Event) -> Vec<String>,
+    ) -> Result<(), StoreError> {
+        self.commit_polls(std::slice::from_ref(poll), routes_for)?;
+        self.conn().execute(
+            "INSERT INTO relocated (id, config_url, config_platform, url, platform)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET config_url = excluded.config_url,
+               config_platform = excluded.config_platform, url = excluded.url,
+               platform = excluded.platform",
+            params![
+                poll.provider_id,
+                relocated.from_url,
+                relocated.from_platform,
+                relocated.to_url,
+                relocated.to_platform
+            ],
+        )?;
         Ok(())
     }
 

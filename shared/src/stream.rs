@@ -276,6 +276,7 @@ pub fn moved_items(
             records_before,
             records_now,
             open_now: open_records(snapshot),
+            relocated: None,
         }),
         ..first.clone()
     };

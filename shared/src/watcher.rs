@@ -9,15 +9,17 @@ use futures::StreamExt;
 use tracing::{debug, error, info, warn};
 
 use crate::channels::Clients;
+use crate::config::Platform;
 use crate::config::{Config, ProviderConfig, RouteConfig};
 use crate::delivery::{DeliveryReport, Dispatcher, RetryPolicy};
 use crate::diff::detect_changes;
-use crate::event::{Event, EventType, ProviderHealth, ProviderRef};
+use crate::event::{Event, EventType, ProviderHealth, ProviderMove, ProviderRef, Relocated};
 use crate::metrics::{FailureReason, Metrics};
 use crate::net::HttpLimits;
 use crate::routing;
 use crate::sources::{
     self, DEFAULT_MAX_BODY_BYTES, Fetcher, LazySnapshot, PollError, PollOutcome, Previous,
+    suggests_a_move,
 };
 use crate::state_reader::StateReader;
 use crate::store::{PollCommit, Store, StoreError};
@@ -50,6 +52,9 @@ pub struct Watcher {
     destinations: Vec<String>,
     /// Destinations that take `provider.*` health events by default ([`routing::destinations_for`]).
     machine_destinations: std::collections::HashSet<String>,
+    /// Pages found elsewhere or as another platform ([`sources::relocate`]), by provider id.
+    relocations: std::sync::Mutex<std::collections::HashMap<String, Relocated>>,
+    allow_private: bool,
     /// Failed polls in a row that make a page `provider.unreachable` (settings).
     unreachable_after: u32,
     /// Pages announced unreachable and not recovered: id → (occurrence, failed polls so far).
@@ -84,6 +89,11 @@ impl Watcher {
                 config.settings.digest_after,
                 metrics.clone(),
             ),
+            relocations: std::sync::Mutex::new(store.relocations().unwrap_or_else(|err| {
+                warn!(error = %err, "cannot read which pages were found elsewhere");
+                Default::default()
+            })),
+            allow_private,
             unreachable_after: config.settings.unreachable_after,
             unreachable: std::sync::Mutex::new(store.unreachable_providers().unwrap_or_else(
                 |err| {
@@ -136,7 +146,7 @@ impl Watcher {
                 let polling = Instant::now();
                 // Timed in the task: the stream may notice a finished poll late, while a
                 // batch is being committed.
-                let task = tokio::spawn(timed(poll(fetcher, store, provider.clone())));
+                let task = tokio::spawn(timed(poll(fetcher, store, self.effective(provider))));
                 async move {
                     let (result, took) = task.await.unwrap_or_else(|panic| {
                         let failure = Err(PollFailure::Panic(panic.to_string()));
@@ -173,7 +183,13 @@ impl Watcher {
                         let failures = self
                             .store
                             .record_poll_failure(&provider.id, &err.to_string())?;
-                        self.note_failure(provider, failures, &err.to_string())?;
+                        // A page found elsewhere is not unreachable: it moved.
+                        let relocated = suggests_a_move(&err)
+                            && self.relocation_due(failures)
+                            && self.try_relocation(provider).await?;
+                        if !relocated {
+                            self.note_failure(provider, failures, &err.to_string())?;
+                        }
                         let reason = FailureReason::of(&err);
                         self.metrics
                             .record_poll_failure(&provider.id, platform, took, reason);
@@ -329,6 +345,121 @@ impl Watcher {
         info!(provider = %provider_id, failures, "status page reachable again; announced");
         self.unreachable().remove(provider_id);
         Ok(())
+    }
+
+    /// The provider as it is polled: where its page was found after its configured place
+    /// failed, while the config still says what it said then (an edited config wins).
+    fn effective(&self, provider: &Arc<ProviderConfig>) -> Arc<ProviderConfig> {
+        let relocations = self.relocations.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(to) = relocations.get(&provider.id) else {
+            return provider.clone();
+        };
+        let still_configured =
+            to.from_url == provider.url.as_str() && to.from_platform == provider.platform.as_str();
+        match (
+            still_configured,
+            url::Url::parse(&to.to_url),
+            Platform::parse(&to.to_platform),
+        ) {
+            (true, Ok(url), Some(platform)) => {
+                let mut moved = (**provider).clone();
+                moved.url = url;
+                moved.platform = platform;
+                Arc::new(moved)
+            }
+            _ => provider.clone(),
+        }
+    }
+
+    /// Tried at the second failed poll in a row, then every `unreachable_after` failures:
+    /// soon after a move, without probing a page that is simply down at every poll.
+    fn relocation_due(&self, failures: u32) -> bool {
+        failures == 2 || failures % self.unreachable_after.max(1) == 0
+    }
+
+    /// Looks for the page at its permanent redirect or as another platform; when found, polls
+    /// it there, records what is new without repeating what was announced, tells the operator
+    /// once with `provider.moved`, and polls it there from then on.
+    async fn try_relocation(&self, provider: &Arc<ProviderConfig>) -> Result<bool, StoreError> {
+        let current = self.effective(provider);
+        let Some(found) = sources::relocate(
+            &self.fetcher,
+            self.allow_private,
+            &current.url,
+            current.platform,
+        )
+        .await
+        else {
+            return Ok(false);
+        };
+        let relocated = Relocated {
+            from_url: provider.url.to_string(),
+            from_platform: provider.platform.as_str().to_owned(),
+            to_url: found.url.to_string(),
+            to_platform: found.platform.as_str().to_owned(),
+        };
+        let mut moved = (**provider).clone();
+        moved.url = found.url;
+        moved.platform = found.platform;
+        // Read again the way every poll reads (component filter, open-only lists), from scratch.
+        let Ok(PollOutcome::Fetched {
+            snapshot,
+            validators,
+            ..
+        }) = sources::poll(&self.fetcher, &moved, None).await
+        else {
+            return Ok(false);
+        };
+        let state = self.store.state(&provider.id)?;
+        let now = Utc::now();
+        let named = moved.provider(&snapshot.page.name);
+        let mut changes = detect_changes(&named, &state, &snapshot, now);
+        let told = changes
+            .events
+            .iter_mut()
+            .find(|e| e.kind == EventType::ProviderMoved)
+            .and_then(|e| e.data.moved.as_mut());
+        match told {
+            Some(move_event) => move_event.relocated = Some(relocated.clone()),
+            None => changes.events.push(Event::provider_moved(
+                named.clone().into(),
+                &format!("relocated:{}:{}", relocated.to_url, relocated.to_platform),
+                now,
+                ProviderMove {
+                    records_before: state.entities.len() + state.components.len(),
+                    records_now: snapshot.incidents.len()
+                        + snapshot.maintenances.len()
+                        + snapshot.components.len(),
+                    open_now: crate::diff::open_records(&snapshot),
+                    relocated: Some(relocated.clone()),
+                },
+            )),
+        }
+        let commit = PollCommit {
+            provider_id: provider.id.clone(),
+            state: changes.state,
+            snapshot,
+            validators,
+            events: changes.events,
+        };
+        self.store
+            .commit_relocation(&commit, &relocated, |e| self.destinations_for(e))?;
+        self.metrics
+            .record_events(commit.events.iter().map(|e| e.kind));
+        warn!(
+            provider = %provider.id,
+            from = %relocated.from_url,
+            from_platform = %relocated.from_platform,
+            to = %relocated.to_url,
+            to_platform = %relocated.to_platform,
+            "status page found elsewhere; following it there (update the config)"
+        );
+        self.relocations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(provider.id.clone(), relocated);
+        self.note_success(&provider.id)?;
+        Ok(true)
     }
 
     /// The provider as events name it (the page's own name from the last good poll).

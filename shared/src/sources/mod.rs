@@ -21,6 +21,7 @@ mod absence;
 mod detect;
 mod fetch;
 mod parse;
+mod relocate;
 
 use chrono::Utc;
 use url::Url;
@@ -36,6 +37,7 @@ pub use parse::zoneless;
 pub(crate) use parse::{
     Id, distinct_update_ids, id_text, instant, is_markup, not_status_page, parse_json, short_hash,
 };
+pub use relocate::{Relocation, relocate, same_site, suggests_a_move};
 
 use crate::config::{Platform, ProviderConfig};
 use crate::model::{Incident, Snapshot};
