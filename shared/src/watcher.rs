@@ -374,7 +374,7 @@ impl Watcher {
     /// Tried at the second failed poll in a row, then every `unreachable_after` failures:
     /// soon after a move, without probing a page that is simply down at every poll.
     fn relocation_due(&self, failures: u32) -> bool {
-        failures == 2 || failures % self.unreachable_after.max(1) == 0
+        failures == 2 || failures.is_multiple_of(self.unreachable_after.max(1))
     }
 
     /// Looks for the page at its permanent redirect or as another platform; when found, polls
