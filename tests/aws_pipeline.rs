@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use serde_json::{Value, json};
-use support::aws_cloud::{Cloud, TABLE, failures, schedule_event, start_functions};
+use support::aws_cloud::{
+    Cloud, TABLE, failures, schedule_event, start_functions, template_filter_prefixes,
+};
 use support::fixture::{Page, epoch};
 use support::moto::Moto;
 use support::platforms::{Kind, PAGERDUTY_KEY, Platforms, Scripted};
@@ -526,6 +528,66 @@ async fn a_page_that_moves_is_reported_once_on_aws() {
     server.publish("moving", &page);
     functions.cycle(&mut cloud).await;
     assert_eq!(receiver.delivered_types(), ["incident.resolved"]);
+}
+
+/// The Lambda pipeline tells a page that stops answering the way the local watcher does: one
+/// `provider.unreachable` after `unreachable_after` failed polls, one `provider.recovered`
+/// at the next good poll (a 304 here), to the webhook; nothing more on later polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_stops_answering_is_reported_once_on_aws() {
+    for prefix in template_filter_prefixes() {
+        assert!(
+            statusrelay_core::stream::is_notified_key(&format!("{prefix}x")),
+            "{prefix}"
+        );
+    }
+    assert!(template_filter_prefixes().iter().any(|p| p == "HEALTH#"));
+    let mut cloud = Cloud::start().await;
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    server.publish("flaky", &Page::realistic("Flaky Co", &server.url("flaky")));
+    let config = work.write_config(&format!(
+        "[settings]\nallow_private_targets = true\nunreachable_after = 2\n\n[[providers]]\nid = \"flaky\"\nurl = \"{}\"\nplatform = \"statuspage\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        server.url("flaky"),
+        receiver.url(),
+    ));
+    let functions = start_functions(&cloud, &config).await;
+    functions.cycle(&mut cloud).await;
+    assert!(receiver.delivered_types().is_empty(), "a quiet baseline");
+
+    server.set_fault("flaky", SUMMARY, Some(Fault::Status(503)));
+    let report = functions.cycle_pages(&mut cloud).await;
+    assert_eq!(report["failed"], 1, "{report}");
+    assert!(
+        receiver.delivered_types().is_empty(),
+        "one failure is a blip"
+    );
+    functions.cycle_pages(&mut cloud).await;
+    assert_eq!(receiver.delivered_types(), ["provider.unreachable"]);
+    let told = receiver.delivered()[0].json();
+    assert_eq!(told["data"]["health"]["failed_polls"], 2);
+    assert!(
+        told["data"]["health"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 503"),
+        "{told}"
+    );
+    functions.cycle_pages(&mut cloud).await;
+    assert_eq!(receiver.delivered_types().len(), 1, "told once");
+
+    server.set_fault("flaky", SUMMARY, None);
+    let report = functions.cycle_pages(&mut cloud).await;
+    assert_eq!(
+        receiver.delivered_types(),
+        ["provider.unreachable", "provider.recovered"],
+        "{report}"
+    );
+    let recovered = receiver.delivered()[1].json();
+    assert_eq!(recovered["data"]["health"]["failed_polls"], 3);
+    functions.cycle(&mut cloud).await;
+    assert_eq!(receiver.delivered_types().len(), 2, "recovered once");
 }
 
 /// An invocation close to its timeout hands its records back instead of starting them: killed

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
 use crate::diff::{ProviderState, detect_changes, known_after, open_records};
-use crate::event::{Event, ProviderMove};
+use crate::event::{Event, EventType, ProviderHealth, ProviderMove};
 use crate::model::{Component, Incident, Provider, Snapshot};
 
 pub const INCIDENT_PREFIX: &str = "I#";
@@ -23,6 +23,10 @@ pub const META_SK: &str = "META";
 /// The marker a poll writes when it finds the page moved ([`crate::diff::is_move`]); the
 /// notifier turns it into one `provider.moved` event.
 pub const MOVED_PREFIX: &str = "MOVED#";
+/// The marker a poll writes when it finds the page unreachable, or reachable again after
+/// that: `HEALTH#<occurrence>#unreachable` and `HEALTH#<occurrence>#recovered`, each turned
+/// into one event by the notifier on insertion.
+pub const HEALTH_PREFIX: &str = "HEALTH#";
 
 /// Whether the notifier reads the stream records of items with this sort key: state items and
 /// move markers, as the template's `FilterCriteria` passes them (not meta or the delivery log).
@@ -32,6 +36,7 @@ pub fn is_notified_key(sk: &str) -> bool {
         MAINTENANCE_PREFIX,
         COMPONENT_PREFIX,
         MOVED_PREFIX,
+        HEALTH_PREFIX,
     ]
     .iter()
     .any(|prefix| sk.starts_with(prefix))
@@ -72,6 +77,47 @@ pub struct StateItem {
     /// On a move marker (`MOVED#…`): what the `provider.moved` event says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved: Option<ProviderMove>,
+    /// On a health marker (`HEALTH#…`): which event, and what it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthMarker>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthMarker {
+    /// `provider.unreachable` or `provider.recovered`.
+    pub kind: EventType,
+    pub health: ProviderHealth,
+}
+
+/// The marker of `provider.unreachable` or `provider.recovered` for one outage of a page
+/// (`occurrence`: when it was found unreachable, shared by both); kept `keep`, then expired.
+pub fn health_marker(
+    provider: &Provider,
+    kind: EventType,
+    occurrence: &str,
+    health: ProviderHealth,
+    now: DateTime<Utc>,
+    keep: chrono::Duration,
+) -> StateItem {
+    let suffix = kind.as_str().trim_start_matches("provider.");
+    let sk = format!("{HEALTH_PREFIX}{occurrence}#{suffix}");
+    StateItem {
+        pk: provider_pk(&provider.id),
+        content_hash: sk.clone(),
+        sk,
+        provider_id: provider.id.clone(),
+        provider_name: provider.name.clone(),
+        provider_url: provider.url.clone(),
+        baseline: false,
+        baseline_at: now,
+        incident: None,
+        maintenance: None,
+        component: None,
+        expires_at: Some((now + keep).timestamp()),
+        after_move: false,
+        moved: None,
+        health: Some(HealthMarker { kind, health }),
+    }
 }
 
 /// An item's entity is one string attribute holding its JSON, not a nested DynamoDB map.
@@ -174,6 +220,7 @@ pub fn state_items(
         expires_at: None,
         after_move: false,
         moved: None,
+        health: None,
     };
     let expiry = |record: &Incident| {
         record
@@ -298,6 +345,24 @@ pub fn item_events(
     let provider = new.provider();
     if let Some(moved) = &new.moved {
         return vec![moved_event(&new, moved.clone(), observed_at)];
+    }
+    if let Some(marker) = &new.health {
+        // Announced when the marker appears; a rewrite of it says nothing new.
+        if old.is_some() {
+            return Vec::new();
+        }
+        let occurrence = new
+            .sk
+            .trim_start_matches(HEALTH_PREFIX)
+            .rsplit_once('#')
+            .map_or(new.sk.as_str(), |(occurrence, _)| occurrence);
+        return vec![Event::provider_health(
+            marker.kind,
+            provider.into(),
+            occurrence,
+            observed_at,
+            marker.health.clone(),
+        )];
     }
     if old.is_none() && new.after_move {
         return Vec::new();

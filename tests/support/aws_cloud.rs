@@ -135,10 +135,10 @@ impl Cloud {
                     .and_then(|v| v.as_s().ok())
                     .unwrap();
                 let name = r.event_name().unwrap().as_str();
-                // The template's FilterCriteria.
-                ["I#", "M#", "C#", "MOVED#"]
+                // The template's FilterCriteria, as written there.
+                template_filter_prefixes()
                     .iter()
-                    .any(|p| sk.starts_with(p))
+                    .any(|p| sk.starts_with(p.as_str()))
                     && (name == "INSERT" || name == "MODIFY")
             })
             .collect();
@@ -226,17 +226,34 @@ pub struct Functions {
 impl Functions {
     /// One scheduled poll that must not fail: its report and the stream batch it wrote.
     pub async fn poll(&self, cloud: &mut Cloud) -> (Value, Value) {
-        let report = self.poller_api.invoke(&schedule_event()).await.unwrap();
+        let (report, batch) = self.poll_pages(cloud).await;
         assert_eq!(report["failed"], 0, "{report}");
+        (report, batch)
+    }
+
+    /// One scheduled poll, whose pages may fail: its report and the stream batch it wrote.
+    pub async fn poll_pages(&self, cloud: &mut Cloud) -> (Value, Value) {
+        let report = self.poller_api.invoke(&schedule_event()).await.unwrap();
         (report, cloud.stream_batch().await.0)
     }
 
     /// One poll, and the notifier on its batch, neither failing: the poller's report.
     pub async fn cycle(&self, cloud: &mut Cloud) -> Value {
         let (report, batch) = self.poll(cloud).await;
-        let response = self.notifier_api.invoke(&batch).await.unwrap();
-        assert!(failures(&response).is_empty(), "{response}");
+        self.notify(&batch).await;
         report
+    }
+
+    /// One poll whose pages may fail, and the notifier on its batch: the poller's report.
+    pub async fn cycle_pages(&self, cloud: &mut Cloud) -> Value {
+        let (report, batch) = self.poll_pages(cloud).await;
+        self.notify(&batch).await;
+        report
+    }
+
+    async fn notify(&self, batch: &Value) {
+        let response = self.notifier_api.invoke(batch).await.unwrap();
+        assert!(failures(&response).is_empty(), "{response}");
     }
 }
 
@@ -312,4 +329,23 @@ pub fn failures(response: &Value) -> Vec<String> {
         .iter()
         .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The sort-key prefixes of the notifier's stream `FilterCriteria` in `infra/template.yaml`:
+/// the emulated stream passes what the deployed one would.
+pub fn template_filter_prefixes() -> &'static [String] {
+    static PREFIXES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    PREFIXES.get_or_init(|| {
+        let template =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/infra/template.yaml"))
+                .unwrap();
+        let line = template
+            .lines()
+            .find(|l| l.contains("Pattern:") && l.contains("\"prefix\""))
+            .expect("the notifier's FilterCriteria pattern");
+        line.split("{\"prefix\": \"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_owned())
+            .collect()
+    })
 }

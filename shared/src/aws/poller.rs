@@ -12,12 +12,13 @@ use tracing::{info, warn};
 use super::table::{ProviderMeta, Table, TableError};
 use crate::config::{Config, Platform, ProviderConfig};
 use crate::diff::is_move;
+use crate::event::{EventType, ProviderHealth};
 use crate::model::Snapshot;
 use crate::net::HttpLimits;
 use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous};
 use crate::stream::{
-    INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, MOVED_PREFIX, item_keys, moved_items,
-    provider_pk, state_items,
+    INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, MOVED_PREFIX, health_marker, item_keys,
+    moved_items, provider_pk, state_items,
 };
 
 /// The invocation input: an EventBridge schedule event, optionally carrying a shard.
@@ -47,6 +48,8 @@ pub struct Poller {
     fetcher: Fetcher,
     table: Table,
     keep_finished: Duration,
+    /// Failed polls in a row that make a page `provider.unreachable` (settings).
+    unreachable_after: u32,
 }
 
 /// Which shard a provider belongs to: stable across config edits that do not touch it.
@@ -69,6 +72,7 @@ impl Poller {
             ),
             table,
             keep_finished: Duration::days(keep_finished_days),
+            unreachable_after: config.settings.unreachable_after,
         }
     }
 
@@ -132,17 +136,46 @@ impl Poller {
             }
         };
         let previous = meta.as_ref().map(|m| Previous::new(None, &m.validators));
-        let outcome = sources::poll(&self.fetcher, config, previous)
-            .await
-            .map_err(|e| PollFailure::Source(e.to_string()))?;
+        let outcome = match sources::poll(&self.fetcher, config, previous).await {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                let error = err.to_string();
+                self.count_failure(config, meta.as_ref(), &error)
+                    .await
+                    .map_err(PollFailure::Table)?;
+                return Err(PollFailure::Source(error));
+            }
+        };
         let PollOutcome::Fetched {
             mut snapshot,
             validators,
             documents,
         } = outcome
         else {
+            // Unchanged (304): still a good poll, which ends a run of failures.
+            if let Some(meta) = meta.as_ref().filter(|m| m.failed_polls > 0) {
+                self.announce_recovery(config, meta)
+                    .await
+                    .map_err(PollFailure::Table)?;
+                let recovered = ProviderMeta {
+                    failed_polls: 0,
+                    unreachable_since: None,
+                    ..meta.clone()
+                };
+                self.table
+                    .put_meta(&recovered)
+                    .await
+                    .map_err(PollFailure::Table)?;
+                self.cache_meta(&recovered);
+                return Ok(Some((0, 1)));
+            }
             return Ok(None);
         };
+        if let Some(meta) = meta.as_ref().filter(|m| m.failed_polls > 0) {
+            self.announce_recovery(config, meta)
+                .await
+                .map_err(PollFailure::Table)?;
+        }
         let before = meta.as_ref().map(|m| &m.validators);
         if let Some(documents) = sources::documents_news(before, &validators, documents.as_deref())
         {
@@ -205,6 +238,9 @@ impl Poller {
             baseline_at,
             validators,
             hashes,
+            // A good poll: any run of failures is over.
+            failed_polls: 0,
+            unreachable_since: None,
         };
         let meta_written = if meta.as_ref() != Some(&new_meta) {
             self.table
@@ -224,6 +260,70 @@ impl Poller {
 }
 
 impl Poller {
+    /// Counts a failed poll in the provider's meta and, at `unreachable_after` in a row,
+    /// writes the `provider.unreachable` marker once. A provider never read once has no meta
+    /// (its first good poll is its baseline): its failures are logged only.
+    async fn count_failure(
+        &self,
+        config: &ProviderConfig,
+        meta: Option<&ProviderMeta>,
+        error: &str,
+    ) -> Result<(), TableError> {
+        let Some(meta) = meta else {
+            return Ok(());
+        };
+        let mut failing = meta.clone();
+        failing.failed_polls = meta.failed_polls.saturating_add(1);
+        if failing.failed_polls >= self.unreachable_after && meta.unreachable_since.is_none() {
+            let now = Utc::now();
+            let occurrence = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let marker = health_marker(
+                &config.provider(""),
+                EventType::ProviderUnreachable,
+                &occurrence,
+                ProviderHealth {
+                    failed_polls: failing.failed_polls,
+                    last_good_poll: None,
+                    last_error: error.to_owned(),
+                },
+                now,
+                self.keep_finished,
+            );
+            self.table.put_if_changed(&marker).await?;
+            warn!(provider = %config.id, failures = failing.failed_polls, "status page unreachable; announced");
+            failing.unreachable_since = Some(occurrence);
+        }
+        self.table.put_meta(&failing).await?;
+        self.cache_meta(&failing);
+        Ok(())
+    }
+
+    /// The first good poll after an announced outage writes the `provider.recovered` marker.
+    async fn announce_recovery(
+        &self,
+        config: &ProviderConfig,
+        meta: &ProviderMeta,
+    ) -> Result<(), TableError> {
+        let Some(occurrence) = &meta.unreachable_since else {
+            return Ok(());
+        };
+        let marker = health_marker(
+            &config.provider(""),
+            EventType::ProviderRecovered,
+            occurrence,
+            ProviderHealth {
+                failed_polls: meta.failed_polls,
+                last_good_poll: None,
+                last_error: String::new(),
+            },
+            Utc::now(),
+            self.keep_finished,
+        );
+        self.table.put_if_changed(&marker).await?;
+        info!(provider = %config.id, failures = meta.failed_polls, "status page reachable again; announced");
+        Ok(())
+    }
+
     /// On platforms that list only open records, a record is over when it leaves the list.
     /// The local watcher sees that against its last snapshot; here the meta's item hashes
     /// tell which records vanished, and only those are read back and finished (once: a

@@ -55,6 +55,12 @@ pub struct ProviderMeta {
     pub validators: Validators,
     /// sk → content hash of the items last written, so unchanged items cost no write.
     pub hashes: BTreeMap<String, String>,
+    /// Failed polls in a row since the last good one.
+    #[serde(default)]
+    pub failed_polls: u32,
+    /// When `provider.unreachable` was announced for the current outage (its occurrence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreachable_since: Option<String>,
 }
 
 #[derive(Serialize)]
