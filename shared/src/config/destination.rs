@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::ops::Range;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use super::{ConfigError, Locator, Secrets, parse_http_url};
+use super::{ConfigError, Locator, Secrets, check_name, parse_http_url};
 use crate::signing::SigningKey;
 
 /// The destination types, as written in `type = "…"`.
@@ -284,8 +285,48 @@ impl Context<'_> {
     }
 }
 
-/// Checks the fields against the type and builds the channel.
+/// The `[[destinations]]` entries, each with the span of its name (where a warning points
+/// when no route names it).
 pub(super) fn build(
+    raw_destinations: Vec<Spanned<RawDestination>>,
+    at: &Locator<'_>,
+    secrets: &Secrets,
+    allow_private: bool,
+) -> Result<(Vec<DestinationConfig>, Vec<Range<usize>>), ConfigError> {
+    let mut destinations: Vec<DestinationConfig> = Vec::new();
+    let mut destination_spans = Vec::new();
+    for (index, spanned) in raw_destinations.into_iter().enumerate() {
+        let span = spanned.span();
+        let (name, kind, fields) = spanned.into_inner().into_fields();
+        let display = name.get_ref().trim().to_owned();
+        check_name(at, &name, &format!("destinations[{index}].name"))?;
+        if destinations.iter().any(|d| d.name == display) {
+            return Err(at.error(
+                name.span(),
+                format!("destinations[{index}].name: duplicate destination name {display:?}"),
+            ));
+        }
+        let cx = Context {
+            at,
+            secrets,
+            allow_private,
+            field_prefix: format!("destinations[{index}]"),
+            span: span.clone(),
+            kind_field: "type",
+        };
+        let (channel, rate_limit) = build_channel(&kind, &fields, &cx)?;
+        destinations.push(DestinationConfig {
+            name: display,
+            channel,
+            rate_limit,
+        });
+        destination_spans.push(name.span());
+    }
+    Ok((destinations, destination_spans))
+}
+
+/// Checks the fields against the type and builds the channel.
+pub(super) fn build_channel(
     kind: &Spanned<String>,
     fields: &DestinationFields,
     cx: &Context<'_>,
