@@ -7,7 +7,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::destination::{self, DestinationConfig, DestinationFields};
+use super::destination::{self, DestinationConfig, destination_fields};
 use super::{ConfigError, Locator, ProviderConfig, Secrets, check_name};
 use crate::event::EventType;
 use crate::model::Impact;
@@ -21,47 +21,24 @@ pub struct RouteConfig {
     pub filter: RouteFilter,
 }
 
-/// A `[[routes]]` entry as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRoute {
-    name: Spanned<String>,
-    /// Names of `[[destinations]]`.
-    destinations: Option<Vec<Spanned<String>>>,
-    /// Or one destination inline, named after the route: its type and fields.
-    channel: Option<Spanned<String>>,
-    url: Option<Spanned<String>>,
-    secret: Option<Spanned<String>>,
-    routing_key: Option<Spanned<String>>,
-    bot_token: Option<Spanned<String>>,
-    chat_id: Option<Spanned<toml::Value>>,
-    thread_id: Option<Spanned<i64>>,
-    api_url: Option<Spanned<String>>,
-    topic_arn: Option<Spanned<String>>,
-    region: Option<Spanned<String>>,
-    rate_limit: Option<Spanned<String>>,
-    providers: Option<Vec<Spanned<String>>>,
-    tags: Option<Vec<Spanned<String>>>,
-    components: Option<HashMap<String, Vec<Spanned<String>>>>,
-    min_impact: Option<Spanned<String>>,
-    events: Option<Vec<Spanned<String>>>,
-    maintenance: Option<bool>,
-}
-
-impl RawRoute {
-    fn inline_fields(&mut self) -> DestinationFields {
-        DestinationFields {
-            url: self.url.take(),
-            secret: self.secret.take(),
-            routing_key: self.routing_key.take(),
-            bot_token: self.bot_token.take(),
-            chat_id: self.chat_id.take(),
-            thread_id: self.thread_id.take(),
-            api_url: self.api_url.take(),
-            topic_arn: self.topic_arn.take(),
-            region: self.region.take(),
-            rate_limit: self.rate_limit.take(),
-        }
+destination_fields! {
+    /// A `[[routes]]` entry as written.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct RawRoute {
+        name: Spanned<String>,
+        /// Names of `[[destinations]]`.
+        destinations: Option<Vec<Spanned<String>>>,
+        /// Or one destination inline, named after the route: its type and the destination
+        /// fields.
+        channel: Option<Spanned<String>>,
+    } {
+        providers: Option<Vec<Spanned<String>>>,
+        tags: Option<Vec<Spanned<String>>>,
+        components: Option<HashMap<String, Vec<Spanned<String>>>>,
+        min_impact: Option<Spanned<String>>,
+        events: Option<Vec<Spanned<String>>>,
+        maintenance: Option<bool>,
     }
 }
 
@@ -101,7 +78,7 @@ pub(super) fn build(
                 format!("{}: duplicate route name {name:?}", field("name")),
             ));
         }
-        let inline = raw.inline_fields();
+        let inline = raw.take_destination_fields();
         let route_destinations = match (&raw.channel, &raw.destinations) {
             (Some(_), Some(list)) => {
                 return Err(at.error(
