@@ -502,6 +502,7 @@ fn is_legacy_teams_connector(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tests::{PROVIDERS, parse};
 
     #[test]
     fn rates_parse() {
@@ -526,5 +527,46 @@ mod tests {
         }
         let workflows = "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-10-01&sig=x";
         assert!(!is_legacy_teams_connector(&Url::parse(workflows).unwrap()));
+    }
+
+    #[test]
+    fn destination_errors_are_located() {
+        let cases = [
+            (
+                "[[routes]]\nname = \"r\"\ndestinations = [\"nope\"]\n",
+                (15, 17),
+                "routes[0].destinations[0]: no destination is named \"nope\"",
+            ),
+            (
+                "[[destinations]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://h.test/x\"\nrouting_key = \"k\"\n",
+                (17, 15),
+                "destinations[0].routing_key: does not apply to a slack destination",
+            ),
+            (
+                "[[destinations]]\nname = \"t\"\ntype = \"teams\"\nurl = \"https://contoso.webhook.office.com/webhookb2/a/IncomingWebhook/b/c\"\n",
+                (16, 7),
+                "destinations[0].url: this is an Office 365 connector",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\nmin_impact = \"huge\"\n",
+                (16, 14),
+                "routes[0].min_impact: \"huge\" is not an impact",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\ntags = [\"none\"]\n",
+                (16, 9),
+                "routes[0].tags[0]: no provider has tag \"none\"",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\ncomponents = { zz = [\"API\"] }\n",
+                (16, 22),
+                "routes[0].components.zz: no provider has id \"zz\"",
+            ),
+        ];
+        for (extra, (line, column), message) in cases {
+            let err = parse(&format!("{PROVIDERS}{extra}")).unwrap_err();
+            assert!(err.message.starts_with(message), "{err}");
+            assert_eq!(err.position, Some((line, column)), "{err}");
+        }
     }
 }

@@ -54,3 +54,30 @@ impl Locator<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::parse;
+
+    #[test]
+    fn errors_name_file_line_column_and_field() {
+        let err = parse("[[providers]]\nid = \"Bad_Id\"\nurl = \"https://x.test\"\n").unwrap_err();
+        assert_eq!(err.position, Some((2, 6)));
+        assert!(
+            err.to_string()
+                .starts_with("conf/sr.toml:2:6: providers[0].id"),
+            "{err}"
+        );
+
+        let err = parse("[settings]\ninterval = \"soon\"\n").unwrap_err();
+        assert_eq!(err.position, Some((2, 12)));
+        assert!(err.message.contains("settings.interval"), "{err}");
+
+        let err = parse("[settings]\nintervall = \"60s\"\n").unwrap_err();
+        assert_eq!(err.position.map(|p| p.0), Some(2));
+        assert!(err.message.contains("intervall"), "{err}");
+
+        let err = parse("[[providers]\nid=1").unwrap_err();
+        assert_eq!(err.position.map(|p| p.0), Some(1), "{err}");
+    }
+}

@@ -169,3 +169,45 @@ fn lowercase_list(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::parse;
+
+    #[test]
+    fn private_targets_are_refused_unless_allowed() {
+        let text = "[[providers]]\nid = \"local\"\nurl = \"http://127.0.0.1:8080\"\n";
+        let err = parse(text).unwrap_err();
+        assert!(err.message.contains("allow_private_targets"), "{err}");
+        assert!(parse(&format!("[settings]\nallow_private_targets = true\n{text}")).is_ok());
+        let meta = "[[providers]]\nid = \"m\"\nurl = \"http://169.254.169.254/latest\"\n";
+        assert!(parse(meta).is_err());
+    }
+
+    #[test]
+    fn catalog_ids_become_providers() {
+        let config = parse("catalog = [\"github\", \"slack\"]\n").unwrap();
+        let ids: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["github", "slack"]);
+        assert_eq!(config.providers[1].platform, Platform::Slack);
+        assert!(
+            config.providers[0]
+                .tags
+                .contains(&"developer-tools".to_owned())
+        );
+
+        let err = parse("catalog = [\"githubb\"]\n").unwrap_err();
+        assert_eq!(err.position, Some((1, 12)));
+        assert!(
+            err.message
+                .contains("no catalog entry \"githubb\"; did you mean github?"),
+            "{err}"
+        );
+        let err = parse(
+            "catalog = [\"github\"]\n[[providers]]\nid = \"github\"\nurl = \"https://x.test\"\n",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("also a [[providers]] id"), "{err}");
+    }
+}

@@ -290,3 +290,113 @@ pub(super) fn build(
     }
     Ok((routes, warnings))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{PROVIDERS, parse};
+    use crate::config::{ChannelConfig, PAGERDUTY_EVENTS_URL, RateLimit};
+
+    #[test]
+    fn route_validation() {
+        let base = "[[providers]]\nid = \"gh\"\nurl = \"https://www.githubstatus.com\"\n";
+        let err = parse(&format!(
+            "{base}[[routes]]\nname = \"r\"\nchannel = \"webhook\"\nurl = \"https://h.test/x\"\nproviders = [\"gh\", \"nope\"]\n"
+        ))
+        .unwrap_err();
+        assert!(err.message.contains("routes[0].providers[1]"), "{err}");
+        assert_eq!(err.position, Some((8, 20)));
+
+        let err = parse(&format!(
+            "{base}[[routes]]\nname = \"r\"\nchannel = \"console\"\nevents = [\"incident.create\"]\n"
+        ))
+        .unwrap_err();
+        assert!(err.message.contains("matches no event type"), "{err}");
+
+        let err = parse(&format!(
+            "{base}[[routes]]\nname = \"r\"\nchannel = \"webhook\"\nurl = \"https://h.test/x\"\nsecret = \"whsec_***\"\n"
+        ))
+        .unwrap_err();
+        assert!(err.message.contains("routes[0].secret"), "{err}");
+        assert!(
+            !err.to_string().contains("***"),
+            "errors must not echo secrets: {err}"
+        );
+
+        let err = parse(&format!(
+            "{base}[[routes]]\nname = \"r\"\nchannel = \"pager\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("routes[0].channel: unknown destination type"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn notification_groups_share_destinations() {
+        let config = parse(&format!(
+            "{PROVIDERS}
+[[destinations]]
+name = \"ops-slack\"
+type = \"slack\"
+url = \"https://hooks.slack.test/services/T0/B0/x\"
+rate_limit = \"2/s\"
+
+[[destinations]]
+name = \"pager\"
+type = \"pagerduty\"
+routing_key = \"R0UTINGKEY0123456789ABCDEFGHIJKL\"
+
+[[routes]]
+name = \"major\"
+destinations = [\"ops-slack\", \"pager\", \"ops-slack\"]
+tags = [\"payments\"]
+providers = [\"gh\"]
+min_impact = \"Major\"
+components = {{ gh = [\"Actions\", \"br0l2tvcx85d\"] }}
+
+[[routes]]
+name = \"maintenance\"
+destinations = [\"ops-slack\"]
+events = [\"maintenance.*\"]
+"
+        ))
+        .unwrap();
+        assert_eq!(config.destinations.len(), 2);
+        assert_eq!(
+            config.destinations[0].rate_limit,
+            Some(RateLimit::parse("2/s").unwrap())
+        );
+        let major = &config.routes[0];
+        assert_eq!(major.destinations, ["ops-slack", "pager"]);
+        let providers = major.filter.providers.as_ref().unwrap();
+        assert!(providers.contains("gh") && providers.contains("stripe"));
+        assert_eq!(major.filter.min_impact, Some(Impact::Major));
+        assert_eq!(major.filter.components["gh"], ["actions", "br0l2tvcx85d"]);
+        assert!(!major.filter.maintenance, "maintenance is off unless asked");
+        assert!(
+            config.routes[1].filter.maintenance,
+            "naming maintenance events turns it on"
+        );
+        assert!(matches!(
+            &config.destinations[1].channel,
+            ChannelConfig::PagerDuty { url, .. } if url.as_str() == PAGERDUTY_EVENTS_URL
+        ));
+    }
+
+    #[test]
+    fn unused_destinations_are_a_warning() {
+        let config = parse(&format!(
+            "{PROVIDERS}[[destinations]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://h.test/x\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.warnings,
+            [
+                "conf/sr.toml:14:8: destinations[0]: \"s\" is not named by any route; it receives nothing"
+            ]
+        );
+    }
+}

@@ -51,3 +51,56 @@ pub fn ssm_references(text: &str) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::config::tests::{PROVIDERS, parse};
+
+    #[test]
+    fn env_references_resolve_and_missing_ones_fail_clearly() {
+        let text = "[[routes]]\nname = \"r\"\nchannel = \"webhook\"\nurl = \"env:STATUSRELAY_TEST_UNSET_VAR\"\n";
+        let err = parse(text).unwrap_err();
+        assert!(err.message.contains("STATUSRELAY_TEST_UNSET_VAR"), "{err}");
+        assert_eq!(err.position, Some((4, 7)));
+    }
+
+    #[test]
+    fn secrets_come_from_env_or_ssm_and_are_never_echoed() {
+        let text = format!(
+            "{PROVIDERS}[[routes]]\nname = \"pd\"\nchannel = \"pagerduty\"\nrouting_key = \"ssm:/statusrelay/pd\"\n"
+        );
+        assert_eq!(ssm_references(&text), ["/statusrelay/pd"]);
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message
+                .contains("SSM parameter /statusrelay/pd was not found"),
+            "{err}"
+        );
+
+        let mut secrets = Secrets::default();
+        secrets
+            .ssm
+            .insert("/statusrelay/pd".into(), "not-a-key-SECRETVALUE".into());
+        let err = Config::parse_with(Path::new("x.toml"), &text, &secrets).unwrap_err();
+        assert!(
+            err.message.contains("32-character integration key"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("SECRETVALUE"), "{err}");
+
+        secrets.ssm.insert(
+            "/statusrelay/pd".into(),
+            "R0UTINGKEY0123456789ABCDEFGHIJKL".into(),
+        );
+        let config = Config::parse_with(Path::new("x.toml"), &text, &secrets).unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("R0UTINGKEY"),
+            "Debug must not show secrets: {debug}"
+        );
+    }
+}
