@@ -258,7 +258,7 @@ pub fn problems(entries: &[Entry]) -> Vec<String> {
             Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
             _ => out.push(format!("{id}: url {:?} is not an https URL", entry.url)),
         }
-        if crate::config::Platform::parse(&entry.platform).is_none() {
+        if crate::sources::Platform::parse(&entry.platform).is_none() {
             out.push(format!("{id}: unknown platform {:?}", entry.platform));
         }
         if entry.tags.is_empty() {

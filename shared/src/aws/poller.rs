@@ -10,11 +10,12 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::table::{ProviderMeta, Table, TableError};
-use crate::config::{Config, Platform, ProviderConfig};
+use crate::config::{Config, ProviderConfig};
 use crate::diff::is_move;
 use crate::event::{EventType, ProviderHealth};
 use crate::model::Snapshot;
 use crate::net::HttpLimits;
+use crate::sources::Platform;
 use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous};
 use crate::stream::{
     INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, MOVED_PREFIX, health_marker, item_keys,

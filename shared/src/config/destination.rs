@@ -2,28 +2,44 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::ops::Range;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use super::{ConfigError, Locator, Secrets, parse_http_url};
+use super::{ConfigError, Locator, Secrets, check_name, parse_http_url};
 use crate::signing::SigningKey;
 
-/// The destination types, as written in `type = "…"`.
-pub const CHANNEL_TYPES: [&str; 10] = [
-    "console",
-    "webhook",
-    "slack",
-    "discord",
-    "teams",
-    "google_chat",
-    "mattermost",
-    "pagerduty",
-    "telegram",
-    "sns",
+/// Each destination type, as written in `type = "…"`, with the destination fields it takes
+/// besides `rate_limit` (which every type takes). `build_channel` reads them.
+const CHANNELS: [(&str, &[&str]); 10] = [
+    ("console", &[]),
+    ("webhook", &["url", "secret"]),
+    ("slack", &["url"]),
+    ("discord", &["url"]),
+    ("teams", &["url"]),
+    ("google_chat", &["url"]),
+    ("mattermost", &["url"]),
+    ("pagerduty", &["routing_key", "url"]),
+    (
+        "telegram",
+        &["bot_token", "chat_id", "thread_id", "api_url"],
+    ),
+    ("sns", &["topic_arn", "region"]),
 ];
+
+/// The destination types, as written in `type = "…"`.
+pub const CHANNEL_TYPES: [&str; CHANNELS.len()] = {
+    let mut types = [""; CHANNELS.len()];
+    let mut i = 0;
+    while i < CHANNELS.len() {
+        types[i] = CHANNELS[i].0;
+        i += 1;
+    }
+    types
+};
 
 pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 pub const TELEGRAM_API_URL: &str = "https://api.telegram.org";
@@ -151,84 +167,84 @@ impl ChannelConfig {
     }
 }
 
-/// A `[[destinations]]` entry as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawDestination {
-    pub name: Spanned<String>,
-    #[serde(rename = "type")]
-    pub kind: Spanned<String>,
-    pub url: Option<Spanned<String>>,
-    pub secret: Option<Spanned<String>>,
-    pub routing_key: Option<Spanned<String>>,
-    pub bot_token: Option<Spanned<String>>,
-    pub chat_id: Option<Spanned<toml::Value>>,
-    pub thread_id: Option<Spanned<i64>>,
-    pub api_url: Option<Spanned<String>>,
-    pub topic_arn: Option<Spanned<String>>,
-    pub region: Option<Spanned<String>>,
-    pub rate_limit: Option<Spanned<String>>,
-}
+/// The fields a destination may have, listed once: which ones apply depends on its type
+/// (`build_channel`). `[[destinations]]` entries carry them, and so does a route with an inline
+/// `channel`, each at the top level of its table (`#[serde(flatten)]` would lose their
+/// positions and change serde's messages).
+///
+/// `destination_fields!(struct DestinationFields)` declares the fields on their own;
+/// `destination_fields!(struct Raw { head } { tail })` declares a table with them between its own
+/// leading and trailing fields (serde lists the known fields in that order when it meets an
+/// unknown one) and `take_destination_fields`, which moves them into a [`DestinationFields`].
+macro_rules! destination_fields {
+    (@with [$($field:ident: $ty:ty,)*] struct DestinationFields) => {
+        #[derive(Default)]
+        pub(super) struct DestinationFields {
+            $(pub $field: Option<::toml::Spanned<$ty>>,)*
+        }
 
-impl RawDestination {
-    pub fn into_fields(self) -> (Spanned<String>, Spanned<String>, DestinationFields) {
-        let fields = DestinationFields {
-            url: self.url,
-            secret: self.secret,
-            routing_key: self.routing_key,
-            bot_token: self.bot_token,
-            chat_id: self.chat_id,
-            thread_id: self.thread_id,
-            api_url: self.api_url,
-            topic_arn: self.topic_arn,
-            region: self.region,
-            rate_limit: self.rate_limit,
-        };
-        (self.name, self.kind, fields)
-    }
-}
+        impl DestinationFields {
+            /// The fields that are set, by name, with their positions, in the order above.
+            fn present(&self) -> Vec<(&'static str, ::std::ops::Range<usize>)> {
+                [$((stringify!($field), self.$field.as_ref().map(::toml::Spanned::span)),)*]
+                    .into_iter()
+                    .filter_map(|(name, span)| Some((name, span?)))
+                    .collect()
+            }
+        }
+    };
+    (@with [$($field:ident: $ty:ty,)*]
+        $(#[$meta:meta])* $vis:vis struct $name:ident { $($head:tt)* } { $($tail:tt)* }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($head)*
+            $($field: Option<::toml::Spanned<$ty>>,)*
+            $($tail)*
+        }
 
-/// The fields a destination may have; which ones apply depends on its type. A route may
-/// carry them inline (with `channel`) instead of naming `[[destinations]]`.
-#[derive(Default)]
-pub(super) struct DestinationFields {
-    pub url: Option<Spanned<String>>,
-    pub secret: Option<Spanned<String>>,
-    pub routing_key: Option<Spanned<String>>,
-    pub bot_token: Option<Spanned<String>>,
-    pub chat_id: Option<Spanned<toml::Value>>,
-    pub thread_id: Option<Spanned<i64>>,
-    pub api_url: Option<Spanned<String>>,
-    pub topic_arn: Option<Spanned<String>>,
-    pub region: Option<Spanned<String>>,
-    pub rate_limit: Option<Spanned<String>>,
+        impl $name {
+            /// Moves the destination fields out of the table.
+            fn take_destination_fields(&mut self) -> $crate::config::destination::DestinationFields {
+                $crate::config::destination::DestinationFields {
+                    $($field: self.$field.take(),)*
+                }
+            }
+        }
+    };
+    ($($declaration:tt)*) => {
+        destination_fields!(@with [
+            url: String,
+            secret: String,
+            routing_key: String,
+            bot_token: String,
+            chat_id: ::toml::Value,
+            thread_id: i64,
+            api_url: String,
+            topic_arn: String,
+            region: String,
+            rate_limit: String,
+        ] $($declaration)*);
+    };
 }
+pub(super) use destination_fields;
+
+destination_fields!(struct DestinationFields);
 
 impl DestinationFields {
-    pub fn first_present(&self) -> Option<(&'static str, std::ops::Range<usize>)> {
+    pub fn first_present(&self) -> Option<(&'static str, Range<usize>)> {
         self.present().into_iter().next()
     }
+}
 
-    /// The fields that are set, by name, with their positions.
-    fn present(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
-        let mut out = Vec::new();
-        let mut add = |name, span: Option<std::ops::Range<usize>>| {
-            if let Some(span) = span {
-                out.push((name, span));
-            }
-        };
-        add("url", self.url.as_ref().map(Spanned::span));
-        add("secret", self.secret.as_ref().map(Spanned::span));
-        add("routing_key", self.routing_key.as_ref().map(Spanned::span));
-        add("bot_token", self.bot_token.as_ref().map(Spanned::span));
-        add("chat_id", self.chat_id.as_ref().map(Spanned::span));
-        add("thread_id", self.thread_id.as_ref().map(Spanned::span));
-        add("api_url", self.api_url.as_ref().map(Spanned::span));
-        add("topic_arn", self.topic_arn.as_ref().map(Spanned::span));
-        add("region", self.region.as_ref().map(Spanned::span));
-        add("rate_limit", self.rate_limit.as_ref().map(Spanned::span));
-        out
-    }
+destination_fields! {
+    /// A `[[destinations]]` entry as written.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct RawDestination {
+        name: Spanned<String>,
+        #[serde(rename = "type")]
+        kind: Spanned<String>,
+    } {}
 }
 
 /// What building a destination needs from the rest of the config.
@@ -239,18 +255,13 @@ pub(super) struct Context<'a> {
     /// `destinations[3]` or `routes[1]`, for error messages.
     pub field_prefix: String,
     /// Where to point when a required field is missing.
-    pub span: std::ops::Range<usize>,
+    pub span: Range<usize>,
     /// `type` in `[[destinations]]`, `channel` in an inline route.
     pub kind_field: &'static str,
 }
 
 impl Context<'_> {
-    fn error(
-        &self,
-        span: std::ops::Range<usize>,
-        field: &str,
-        message: impl fmt::Display,
-    ) -> ConfigError {
+    fn error(&self, span: Range<usize>, field: &str, message: impl fmt::Display) -> ConfigError {
         self.at
             .error(span, format!("{}.{field}: {message}", self.field_prefix))
     }
@@ -284,30 +295,67 @@ impl Context<'_> {
     }
 }
 
-/// Checks the fields against the type and builds the channel.
+/// The `[[destinations]]` entries, each with the span of its name (where a warning points
+/// when no route names it).
 pub(super) fn build(
+    raw_destinations: Vec<Spanned<RawDestination>>,
+    at: &Locator<'_>,
+    secrets: &Secrets,
+    allow_private: bool,
+) -> Result<(Vec<DestinationConfig>, Vec<Range<usize>>), ConfigError> {
+    let mut destinations: Vec<DestinationConfig> = Vec::new();
+    let mut destination_spans = Vec::new();
+    for (index, spanned) in raw_destinations.into_iter().enumerate() {
+        let span = spanned.span();
+        let mut raw = spanned.into_inner();
+        let (name, kind, fields) = (
+            raw.name.clone(),
+            raw.kind.clone(),
+            raw.take_destination_fields(),
+        );
+        let display = name.get_ref().trim().to_owned();
+        check_name(at, &name, &format!("destinations[{index}].name"))?;
+        if destinations.iter().any(|d| d.name == display) {
+            return Err(at.error(
+                name.span(),
+                format!("destinations[{index}].name: duplicate destination name {display:?}"),
+            ));
+        }
+        let cx = Context {
+            at,
+            secrets,
+            allow_private,
+            field_prefix: format!("destinations[{index}]"),
+            span: span.clone(),
+            kind_field: "type",
+        };
+        let (channel, rate_limit) = build_channel(&kind, &fields, &cx)?;
+        destinations.push(DestinationConfig {
+            name: display,
+            channel,
+            rate_limit,
+        });
+        destination_spans.push(name.span());
+    }
+    Ok((destinations, destination_spans))
+}
+
+/// Checks the fields against the type and builds the channel.
+pub(super) fn build_channel(
     kind: &Spanned<String>,
     fields: &DestinationFields,
     cx: &Context<'_>,
 ) -> Result<(ChannelConfig, Option<RateLimit>), ConfigError> {
     let kind_name = kind.get_ref().as_str();
-    let allowed: &[&str] = match kind_name {
-        "console" => &[],
-        "webhook" => &["url", "secret"],
-        "slack" | "discord" | "teams" | "google_chat" | "mattermost" => &["url"],
-        "pagerduty" => &["routing_key", "url"],
-        "telegram" => &["bot_token", "chat_id", "thread_id", "api_url"],
-        "sns" => &["topic_arn", "region"],
-        other => {
-            return Err(cx.error(
-                kind.span(),
-                cx.kind_field,
-                format!(
-                    "unknown destination type {other:?} (known: {})",
-                    CHANNEL_TYPES.join(", ")
-                ),
-            ));
-        }
+    let Some(&(_, allowed)) = CHANNELS.iter().find(|(kind, _)| *kind == kind_name) else {
+        return Err(cx.error(
+            kind.span(),
+            cx.kind_field,
+            format!(
+                "unknown destination type {kind_name:?} (known: {})",
+                CHANNEL_TYPES.join(", ")
+            ),
+        ));
     };
     for (name, span) in fields.present() {
         if name != "rate_limit" && !allowed.contains(&name) {
@@ -435,7 +483,7 @@ pub(super) fn build(
                 .filter(|r| !r.is_empty());
             ChannelConfig::Sns { topic_arn, region }
         }
-        _ => unreachable!("types are checked above"),
+        _ => unreachable!("types are checked against CHANNELS above"),
     };
     Ok((channel, rate_limit))
 }
@@ -454,6 +502,7 @@ fn is_legacy_teams_connector(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tests::{PROVIDERS, parse};
 
     #[test]
     fn rates_parse() {
@@ -478,5 +527,46 @@ mod tests {
         }
         let workflows = "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-10-01&sig=x";
         assert!(!is_legacy_teams_connector(&Url::parse(workflows).unwrap()));
+    }
+
+    #[test]
+    fn destination_errors_are_located() {
+        let cases = [
+            (
+                "[[routes]]\nname = \"r\"\ndestinations = [\"nope\"]\n",
+                (15, 17),
+                "routes[0].destinations[0]: no destination is named \"nope\"",
+            ),
+            (
+                "[[destinations]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://h.test/x\"\nrouting_key = \"k\"\n",
+                (17, 15),
+                "destinations[0].routing_key: does not apply to a slack destination",
+            ),
+            (
+                "[[destinations]]\nname = \"t\"\ntype = \"teams\"\nurl = \"https://contoso.webhook.office.com/webhookb2/a/IncomingWebhook/b/c\"\n",
+                (16, 7),
+                "destinations[0].url: this is an Office 365 connector",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\nmin_impact = \"huge\"\n",
+                (16, 14),
+                "routes[0].min_impact: \"huge\" is not an impact",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\ntags = [\"none\"]\n",
+                (16, 9),
+                "routes[0].tags[0]: no provider has tag \"none\"",
+            ),
+            (
+                "[[routes]]\nname = \"r\"\nchannel = \"console\"\ncomponents = { zz = [\"API\"] }\n",
+                (16, 22),
+                "routes[0].components.zz: no provider has id \"zz\"",
+            ),
+        ];
+        for (extra, (line, column), message) in cases {
+            let err = parse(&format!("{PROVIDERS}{extra}")).unwrap_err();
+            assert!(err.message.starts_with(message), "{err}");
+            assert_eq!(err.position, Some((line, column)), "{err}");
+        }
     }
 }

@@ -4,10 +4,9 @@
 use url::Url;
 
 use super::{
-    Fetcher, PollError, PollOutcome, Previous, Validators, aws_health, better_stack, cachet, feed,
-    gcp, incident_io, instatus, poll_as, slack, status_io, statuspage, statuspal,
+    Fetcher, Platform, PollError, PollOutcome, Previous, Validators, aws_health, better_stack,
+    cachet, feed, gcp, incident_io, instatus, poll_as, slack, status_io, statuspage, statuspal,
 };
-use crate::config::Platform;
 
 /// The platforms detection tries, in order. Statuspal goes first: it knows from the URL alone
 /// whether to make a request at all.

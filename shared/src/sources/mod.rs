@@ -21,6 +21,7 @@ mod absence;
 mod detect;
 mod fetch;
 mod parse;
+mod platform;
 mod relocate;
 
 use chrono::Utc;
@@ -37,9 +38,10 @@ pub use parse::zoneless;
 pub(crate) use parse::{
     Id, distinct_update_ids, id_text, instant, is_markup, not_status_page, parse_json, short_hash,
 };
+pub use platform::Platform;
 pub use relocate::{Relocation, relocate, same_site, suggests_a_move};
 
-use crate::config::{Platform, ProviderConfig};
+use crate::config::ProviderConfig;
 use crate::model::{Incident, Snapshot};
 
 // Returned once per poll and consumed at once, never stored in bulk: boxing buys nothing.

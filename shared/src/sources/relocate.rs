@@ -8,8 +8,8 @@
 
 use url::Url;
 
+use super::Platform;
 use super::{Fetcher, PollError, PollOutcome, detect_and_poll};
-use crate::config::Platform;
 use crate::net::{HttpLimits, client_builder};
 
 /// Where a failing provider's page reads now.

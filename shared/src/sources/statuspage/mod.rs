@@ -348,7 +348,7 @@ async fn refetch_unmodified(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Platform;
+    use crate::sources::Platform;
     use crate::sources::Validator;
 
     fn read(documents: &[&str]) -> Validators {

@@ -1,0 +1,106 @@
+//! Secret values: literal, `env:NAME` or `ssm:NAME`, and the `ssm:` names to fetch beforehand.
+
+use std::collections::HashMap;
+
+/// Values fetched ahead of parsing for `ssm:NAME` references (see [`ssm_references`]).
+#[derive(Debug, Default, Clone)]
+pub struct Secrets {
+    pub ssm: HashMap<String, String>,
+}
+
+impl Secrets {
+    /// `env:NAME` and `ssm:NAME` keep secrets out of config files; anything else is literal.
+    /// Errors name the reference, never the value.
+    pub fn resolve(&self, value: &str) -> Result<String, String> {
+        if let Some(name) = value.strip_prefix("env:") {
+            return std::env::var(name)
+                .map_err(|_| format!("environment variable {name} is not set or not UTF-8"));
+        }
+        if let Some(name) = value.strip_prefix("ssm:") {
+            return self
+                .ssm
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("SSM parameter {name} was not found or is not readable"));
+        }
+        Ok(value.to_owned())
+    }
+}
+
+/// Every `ssm:NAME` string in a config's text, to fetch before
+/// [`Config::parse_with`](super::Config::parse_with).
+pub fn ssm_references(text: &str) -> Vec<String> {
+    fn walk(value: &toml::Value, out: &mut Vec<String>) {
+        match value {
+            toml::Value::String(s) => {
+                if let Some(name) = s.strip_prefix("ssm:")
+                    && !name.is_empty()
+                    && !out.iter().any(|n| n == name)
+                {
+                    out.push(name.to_owned());
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            toml::Value::Table(table) => table.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(table) = text.parse::<toml::Table>() {
+        table.values().for_each(|v| walk(v, &mut out));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::config::tests::{PROVIDERS, parse};
+
+    #[test]
+    fn env_references_resolve_and_missing_ones_fail_clearly() {
+        let text = "[[routes]]\nname = \"r\"\nchannel = \"webhook\"\nurl = \"env:STATUSRELAY_TEST_UNSET_VAR\"\n";
+        let err = parse(text).unwrap_err();
+        assert!(err.message.contains("STATUSRELAY_TEST_UNSET_VAR"), "{err}");
+        assert_eq!(err.position, Some((4, 7)));
+    }
+
+    #[test]
+    fn secrets_come_from_env_or_ssm_and_are_never_echoed() {
+        let text = format!(
+            "{PROVIDERS}[[routes]]\nname = \"pd\"\nchannel = \"pagerduty\"\nrouting_key = \"ssm:/statusrelay/pd\"\n"
+        );
+        assert_eq!(ssm_references(&text), ["/statusrelay/pd"]);
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message
+                .contains("SSM parameter /statusrelay/pd was not found"),
+            "{err}"
+        );
+
+        let mut secrets = Secrets::default();
+        secrets
+            .ssm
+            .insert("/statusrelay/pd".into(), "not-a-key-SECRETVALUE".into());
+        let err = Config::parse_with(Path::new("x.toml"), &text, &secrets).unwrap_err();
+        assert!(
+            err.message.contains("32-character integration key"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("SECRETVALUE"), "{err}");
+
+        secrets.ssm.insert(
+            "/statusrelay/pd".into(),
+            "R0UTINGKEY0123456789ABCDEFGHIJKL".into(),
+        );
+        let config = Config::parse_with(Path::new("x.toml"), &text, &secrets).unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("R0UTINGKEY"),
+            "Debug must not show secrets: {debug}"
+        );
+    }
+}
