@@ -647,3 +647,81 @@ async fn a_notifier_near_its_deadline_hands_the_batch_back() {
     assert!(failures(&response).is_empty(), "{response}");
     assert_eq!(receiver.delivered_types(), ["incident.created"]);
 }
+
+/// A vendor moving its page to another platform at the same address, on AWS: after the second
+/// failed poll the poller reads it as Instatus, one `provider.moved` names the new platform,
+/// what is new there is announced, and later polls read it as Instatus without failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_changes_platform_is_followed_on_aws() {
+    let mut cloud = Cloud::start().await;
+    let server = StatusServer::start().await;
+    let receiver = WebhookReceiver::start().await;
+    let work = Workspace::new();
+    server.publish(
+        "moving",
+        &Page::realistic("Moving Co", &server.url("moving")),
+    );
+    let config = work.write_config(&format!(
+        "[settings]\nallow_private_targets = true\n\n[[providers]]\nid = \"moving\"\nurl = \"{}\"\nplatform = \"statuspage\"\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
+        server.url("moving"),
+        receiver.url(),
+    ));
+    let functions = start_functions(&cloud, &config).await;
+    functions.cycle(&mut cloud).await;
+    assert!(receiver.delivered_types().is_empty(), "a quiet baseline");
+
+    for document in [SUMMARY, INCIDENTS, MAINTENANCES] {
+        server.set_fault("moving", document, Some(Fault::Missing));
+    }
+    let instatus = json!({
+        "page": {"name": "Moving Co", "url": server.url("moving"), "status": "HASISSUES"},
+        "activeIncidents": [{
+            "id": "cm9moved0001", "name": "Login failures", "started": "2026-12-01T10:00:00.000Z",
+            "status": "INVESTIGATING", "impact": "MAJOROUTAGE",
+            "url": format!("{}/cm9moved0001", server.url("moving")),
+            "updatedAt": "2026-12-01T10:05:00.000Z"
+        }],
+        "activeMaintenances": []
+    });
+    server.publish_document("moving", "/summary.json", instatus.to_string());
+    let report = functions.cycle_pages(&mut cloud).await;
+    assert_eq!(report["failed"], 1, "{report}");
+    assert!(
+        receiver.delivered_types().is_empty(),
+        "one failure is not a move"
+    );
+    let report = functions.cycle_pages(&mut cloud).await;
+    assert_eq!(report["failed"], 0, "found elsewhere: {report}");
+    let types = receiver.delivered_types();
+    assert_eq!(
+        types.iter().filter(|t| *t == "provider.moved").count(),
+        1,
+        "{types:?}"
+    );
+    assert!(types.contains(&"incident.created".to_owned()), "{types:?}");
+    assert!(
+        !types.iter().any(|t| t == "incident.resolved"),
+        "the old page's records did not end: {types:?}"
+    );
+    let moved = receiver
+        .delivered()
+        .into_iter()
+        .find(|r| r.event_type() == "provider.moved")
+        .unwrap()
+        .json();
+    assert_eq!(
+        moved["data"]["moved"]["relocated"]["to_platform"], "instatus",
+        "{moved}"
+    );
+
+    receiver.clear();
+    for _ in 0..2 {
+        let report = functions.cycle(&mut cloud).await;
+        assert_eq!(report["failed"], 0, "{report}");
+    }
+    assert!(
+        receiver.delivered_types().is_empty(),
+        "{:?}",
+        receiver.delivered_types()
+    );
+}

@@ -335,6 +335,46 @@ pub fn moved_items(
     items
 }
 
+/// The marker of a page found elsewhere (or as another platform) whose records did not all
+/// change identity: one `provider.moved` naming the new place. Its key comes from the place,
+/// so the same relocation written twice is one marker.
+pub fn relocation_marker(
+    provider: &Provider,
+    relocated: &crate::event::Relocated,
+    snapshot: &Snapshot,
+    records_before: usize,
+    now: DateTime<Utc>,
+    keep: chrono::Duration,
+) -> StateItem {
+    let place = format!("relocated:{}:{}", relocated.to_url, relocated.to_platform);
+    let sk = format!(
+        "{MOVED_PREFIX}{}",
+        hex::encode(&Sha256::digest(place.as_bytes())[..8])
+    );
+    StateItem {
+        pk: provider_pk(&provider.id),
+        content_hash: sk.clone(),
+        sk,
+        provider_id: provider.id.clone(),
+        provider_name: provider.name.clone(),
+        provider_url: provider.url.clone(),
+        baseline: false,
+        baseline_at: now,
+        incident: None,
+        maintenance: None,
+        component: None,
+        expires_at: Some((now + keep).timestamp()),
+        after_move: false,
+        moved: Some(ProviderMove {
+            records_before,
+            records_now: item_keys(snapshot).len(),
+            open_now: open_records(snapshot),
+            relocated: Some(relocated.clone()),
+        }),
+        health: None,
+    }
+}
+
 /// The events between an item's old and new image. `observed_at` is the stream record's
 /// creation time: stable across replays, so event ids are too.
 pub fn item_events(

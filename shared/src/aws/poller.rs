@@ -12,14 +12,14 @@ use tracing::{info, warn};
 use super::table::{ProviderMeta, Table, TableError};
 use crate::config::{Config, ProviderConfig};
 use crate::diff::is_move;
-use crate::event::{EventType, ProviderHealth};
+use crate::event::{EventType, ProviderHealth, Relocated};
 use crate::model::Snapshot;
 use crate::net::HttpLimits;
 use crate::sources::Platform;
 use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous};
 use crate::stream::{
     INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, MOVED_PREFIX, health_marker, item_keys,
-    moved_items, provider_pk, state_items,
+    moved_items, provider_pk, relocation_marker, state_items,
 };
 
 /// The invocation input: an EventBridge schedule event, optionally carrying a shard.
@@ -51,6 +51,7 @@ pub struct Poller {
     keep_finished: Duration,
     /// Failed polls in a row that make a page `provider.unreachable` (settings).
     unreachable_after: u32,
+    allow_private: bool,
 }
 
 /// Which shard a provider belongs to: stable across config edits that do not touch it.
@@ -74,6 +75,7 @@ impl Poller {
             table,
             keep_finished: Duration::days(keep_finished_days),
             unreachable_after: config.settings.unreachable_after,
+            allow_private: config.settings.allow_private_targets,
         }
     }
 
@@ -136,17 +138,41 @@ impl Poller {
                 meta
             }
         };
+        let configured = config;
+        let mut effective = effective(configured, meta.as_ref().and_then(|m| m.relocated.as_ref()));
         let previous = meta.as_ref().map(|m| Previous::new(None, &m.validators));
-        let outcome = match sources::poll(&self.fetcher, config, previous).await {
+        // Set when this poll found the page elsewhere after its place failed.
+        let mut relocation = None;
+        let outcome = match sources::poll(&self.fetcher, &effective, previous).await {
             Ok(outcome) => outcome,
             Err(err) => {
-                let error = err.to_string();
-                self.count_failure(config, meta.as_ref(), &error)
-                    .await
-                    .map_err(PollFailure::Table)?;
-                return Err(PollFailure::Source(error));
+                let failures = meta
+                    .as_ref()
+                    .map_or(1, |m| m.failed_polls.saturating_add(1));
+                let found = if sources::suggests_a_move(&err)
+                    && relocation_due(failures, self.unreachable_after)
+                {
+                    self.relocate(configured, &effective).await
+                } else {
+                    None
+                };
+                match found {
+                    Some((relocated, outcome)) => {
+                        effective = self::effective(configured, Some(&relocated));
+                        relocation = Some(relocated);
+                        outcome
+                    }
+                    None => {
+                        let error = err.to_string();
+                        self.count_failure(&effective, meta.as_ref(), &error)
+                            .await
+                            .map_err(PollFailure::Table)?;
+                        return Err(PollFailure::Source(error));
+                    }
+                }
             }
         };
+        let config = &effective;
         let PollOutcome::Fetched {
             mut snapshot,
             validators,
@@ -190,8 +216,10 @@ impl Poller {
             let before = m.hashes.keys().filter(|sk| !sk.starts_with(MOVED_PREFIX));
             is_move(&before.cloned().collect(), &item_keys(&snapshot))
         });
+        // Records of a page found elsewhere did not end either: they are not finished here.
         if let Some(meta) = &meta
             && moved.is_none()
+            && relocation.is_none()
         {
             self.finish_vanished(config, meta, &validators, &mut snapshot, now)
                 .await
@@ -211,6 +239,20 @@ impl Poller {
         if let Some(counts) = moved {
             info!(provider = %config.id, records_before = counts.0, records_now = counts.1, "every record of the page changed at once: reporting provider.moved");
             items = moved_items(items, &snapshot, counts, self.keep_finished, now);
+        }
+        if let Some(relocated) = &relocation {
+            // One provider.moved names the new place: the move marker's, or a marker of its own.
+            match items.last_mut().and_then(|marker| marker.moved.as_mut()) {
+                Some(move_marker) => move_marker.relocated = Some(relocated.clone()),
+                None => items.push(relocation_marker(
+                    &provider,
+                    relocated,
+                    &snapshot,
+                    meta.as_ref().map_or(0, |m| m.hashes.len()),
+                    now,
+                    self.keep_finished,
+                )),
+            }
         }
         // Items first, meta last: if the invocation dies in between, the next poll compares
         // against the old hashes and the conditional puts skip what was already written.
@@ -242,6 +284,7 @@ impl Poller {
             // A good poll: any run of failures is over.
             failed_polls: 0,
             unreachable_since: None,
+            relocated: relocation.or_else(|| meta.as_ref().and_then(|m| m.relocated.clone())),
         };
         let meta_written = if meta.as_ref() != Some(&new_meta) {
             self.table
@@ -260,7 +303,58 @@ impl Poller {
     }
 }
 
+/// The provider as it is polled: where its page was found after its configured place failed,
+/// while the config still says what it said then (an edited config wins).
+fn effective(configured: &ProviderConfig, relocated: Option<&Relocated>) -> ProviderConfig {
+    let mut config = configured.clone();
+    if let Some(to) = relocated
+        && to.from_url == configured.url.as_str()
+        && to.from_platform == configured.platform.as_str()
+        && let (Ok(url), Some(platform)) = (
+            url::Url::parse(&to.to_url),
+            Platform::parse(&to.to_platform),
+        )
+    {
+        config.url = url;
+        config.platform = platform;
+    }
+    config
+}
+
+/// As the local watcher: at the second failed poll in a row, then every `unreachable_after`.
+fn relocation_due(failures: u32, unreachable_after: u32) -> bool {
+    failures == 2 || failures.is_multiple_of(unreachable_after.max(1))
+}
+
 impl Poller {
+    /// Looks for the page at its same-site permanent redirect or as another platform; when
+    /// found, reads it there from scratch: where it is, and that first poll's outcome.
+    async fn relocate(
+        &self,
+        configured: &ProviderConfig,
+        current: &ProviderConfig,
+    ) -> Option<(Relocated, PollOutcome)> {
+        let found = sources::relocate(
+            &self.fetcher,
+            self.allow_private,
+            &current.url,
+            current.platform,
+        )
+        .await?;
+        let mut moved = configured.clone();
+        moved.url = found.url;
+        moved.platform = found.platform;
+        let outcome = sources::poll(&self.fetcher, &moved, None).await.ok()?;
+        let relocated = Relocated {
+            from_url: configured.url.to_string(),
+            from_platform: configured.platform.as_str().to_owned(),
+            to_url: moved.url.to_string(),
+            to_platform: moved.platform.as_str().to_owned(),
+        };
+        warn!(provider = %configured.id, from = %relocated.from_url, to = %relocated.to_url, to_platform = %relocated.to_platform, "status page found elsewhere; following it there (update the config)");
+        Some((relocated, outcome))
+    }
+
     /// Counts a failed poll in the provider's meta and, at `unreachable_after` in a row,
     /// writes the `provider.unreachable` marker once. A provider never read once has no meta
     /// (its first good poll is its baseline): its failures are logged only.

@@ -61,6 +61,10 @@ pub struct ProviderMeta {
     /// When `provider.unreachable` was announced for the current outage (its occurrence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unreachable_since: Option<String>,
+    /// Where the page was found after its configured place failed (polled there while the
+    /// config still says what it said then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relocated: Option<crate::event::Relocated>,
 }
 
 #[derive(Serialize)]
