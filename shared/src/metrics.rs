@@ -103,11 +103,13 @@ impl FailureReason {
     pub fn of(err: &PollError) -> FailureReason {
         match err {
             PollError::Timeout { .. } => FailureReason::Timeout,
-            PollError::Status { status, .. } => match status {
-                400..=499 => FailureReason::Http4xx,
-                500..=599 => FailureReason::Http5xx,
-                _ => FailureReason::Other,
-            },
+            PollError::Status { status, .. } | PollError::Throttled { status, .. } => {
+                match status {
+                    400..=499 => FailureReason::Http4xx,
+                    500..=599 => FailureReason::Http5xx,
+                    _ => FailureReason::Other,
+                }
+            }
             PollError::Network { cause, .. } => match cause {
                 NetworkCause::Dns => FailureReason::Dns,
                 NetworkCause::Connect => FailureReason::Connect,

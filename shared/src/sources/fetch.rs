@@ -196,6 +196,20 @@ impl Fetcher {
             return Ok(Fetched::NotFound);
         }
         if !status.is_success() {
+            let throttled = matches!(status.as_u16(), 429 | 503);
+            if throttled
+                && let Some(retry_after) = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry_after(v, chrono::Utc::now()))
+            {
+                return Err(PollError::Throttled {
+                    document: document.to_owned(),
+                    status: status.as_u16(),
+                    retry_after,
+                });
+            }
             return Err(PollError::Status {
                 document: document.to_owned(),
                 status: status.as_u16(),
@@ -389,5 +403,51 @@ mod tests {
         let guarded = Fetcher::new(false, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES);
         let private = guarded.get(&url, "/", None).await.err().unwrap();
         assert_eq!(cause(private), NetworkCause::BlockedPrivate);
+    }
+}
+
+/// The longest wait a `Retry-After` is obeyed for: a vendor asking for a day is polled again
+/// within the hour (and asked again).
+pub const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3), capped at
+/// [`MAX_RETRY_AFTER`]; `None` when unreadable.
+pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<std::time::Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => std::time::Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&chrono::Utc) - now)
+                .to_std()
+                .unwrap_or_default()
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_is_capped() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T08:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            retry_after("120", now),
+            Some(std::time::Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after("Mon, 07 Dec 2026 08:01:30 GMT", now),
+            Some(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after("Mon, 07 Dec 2026 07:00:00 GMT", now),
+            Some(std::time::Duration::ZERO)
+        );
+        assert_eq!(retry_after("999999", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after("soon", now), None);
     }
 }

@@ -97,6 +97,14 @@ pub fn documents_news(
 pub enum PollError {
     #[error("{document}: HTTP {status}")]
     Status { document: String, status: u16 },
+    /// A 429 or 503 that says when to come back (`Retry-After`): the provider is not polled
+    /// again before then.
+    #[error("{document}: HTTP {status}, asked to retry after {}s", retry_after.as_secs())]
+    Throttled {
+        document: String,
+        status: u16,
+        retry_after: std::time::Duration,
+    },
     #[error("{document}: redirect to {location} not followed (another host)")]
     Redirect { document: String, location: String },
     #[error("{document}: timed out")]
@@ -121,6 +129,14 @@ pub enum PollError {
 }
 
 impl PollError {
+    /// How long the vendor asked us to wait before the next request, if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            PollError::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// An answer served as an HTML page where a document was asked for (a marketing page, a
     /// CDN's error or challenge page).
     pub fn is_html_page(&self) -> bool {

@@ -28,7 +28,10 @@ pub fn suggests_a_move(err: &PollError) -> bool {
         PollError::Redirect { .. }
         | PollError::NotStatusPage { .. }
         | PollError::Malformed { .. } => true,
-        PollError::Timeout { .. } | PollError::Network { .. } | PollError::TooLarge { .. } => false,
+        PollError::Timeout { .. }
+        | PollError::Network { .. }
+        | PollError::TooLarge { .. }
+        | PollError::Throttled { .. } => false,
     }
 }
 
