@@ -116,7 +116,11 @@ fn variants(server: &StatusServer) -> Vec<Variant> {
             for stage in 1..INCIDENT_STAGES {
                 page.post_update(
                     &open,
-                    if stage < 3 { "identified" } else { "monitoring" },
+                    if stage < 3 {
+                        "identified"
+                    } else {
+                        "monitoring"
+                    },
                     &format!(
                         "Update {stage}: we identified a misconfigured load balancer and are \
                          rolling back the change region by region; error rates are decreasing."
@@ -239,8 +243,11 @@ impl Watcher {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (sender, cycles) = mpsc::unbounded_channel();
-        let (server, variants, providers) =
-            (fleet.server.clone(), fleet.variants.clone(), fleet.providers);
+        let (server, variants, providers) = (
+            fleet.server.clone(),
+            fleet.variants.clone(),
+            fleet.providers,
+        );
         tokio::spawn(async move {
             let mut lines = tokio::io::BufReader::new(stderr).lines();
             let mut stage = first_stage;
@@ -490,6 +497,7 @@ async fn bench(providers: usize, requests: usize) {
         cold.changed,
         cold.failed
     );
+    let after_cold = watcher.memory();
     let paths = [
         "/".to_owned(),
         "/metrics".to_owned(),
@@ -508,9 +516,7 @@ async fn bench(providers: usize, requests: usize) {
     println!(
         "Quiet watcher (no cycle running); {requests} requests each, uncompressed and gzip, one at a time, timed at the client to the last byte:"
     );
-    println!(
-        "| path | first | p50 | p95 | max | p50 gzip | p95 gzip | body | gzip body |"
-    );
+    println!("| path | first | p50 | p95 | max | p50 gzip | p95 gzip | body | gzip body |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for f in &figures {
         let (plain, gzip) = (sorted(f.plain.clone()), sorted(f.gzip.clone()));
@@ -526,6 +532,19 @@ async fn bench(providers: usize, requests: usize) {
             kib(f.plain_bytes),
             kib(f.gzip_bytes),
         );
+    }
+    // DASHBOARD_DUMP=DIR keeps the overview's HTML, to see what its bytes are made of.
+    if let Ok(dir) = std::env::var("DASHBOARD_DUMP") {
+        let html = client
+            .get(format!("{}/", watcher.base))
+            .send()
+            .await
+            .unwrap();
+        std::fs::write(
+            Path::new(&dir).join("overview.html"),
+            html.bytes().await.unwrap(),
+        )
+        .unwrap();
     }
     let (quiet_peak, quiet_now) = watcher.memory();
     watcher.stop().await;
@@ -597,6 +616,10 @@ async fn bench(providers: usize, requests: usize) {
     println!();
     println!("| watcher run | peak RSS (VmHWM) | RSS at the end |");
     println!("|---|---|---|");
+    println!(
+        "| cold cycle | {:.1} MiB | {:.1} MiB |",
+        after_cold.0, after_cold.1
+    );
     println!("| cold cycle, then every path measured | {quiet_peak:.1} MiB | {quiet_now:.1} MiB |");
     println!(
         "| {} steady cycles, half under {LOAD_PER_SECOND} req/s | {loaded_peak:.1} MiB | {loaded_now:.1} MiB |",
@@ -614,7 +637,9 @@ async fn bench(providers: usize, requests: usize) {
         ms(percentile(&root, 0.95)),
         ms(percentile(&root_gzip, 0.95)),
         ms(figures[0].first),
-        verdict(percentile(&root, 0.95).max(percentile(&root_gzip, 0.95)) <= Duration::from_millis(50))
+        verdict(
+            percentile(&root, 0.95).max(percentile(&root_gzip, 0.95)) <= Duration::from_millis(50)
+        )
     );
     println!(
         "- `/` ≤ 300 KB uncompressed: {} bytes ({} gzip): {}",

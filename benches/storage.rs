@@ -122,12 +122,8 @@ impl Vendor {
             }
             Resolve => {
                 let id = self.incident.take().unwrap();
-                self.page.post_update(
-                    &id,
-                    "resolved",
-                    "This incident has been resolved.",
-                    now,
-                );
+                self.page
+                    .post_update(&id, "resolved", "This incident has been resolved.", now);
                 let component = self.component.clone();
                 self.page.set_component(&component, "operational", now);
             }
@@ -279,7 +275,9 @@ async fn bench(providers: usize) {
         MONTH.len()
     );
     println!();
-    println!("| state file | size | per provider | events | deliveries | event payloads | free pages |");
+    println!(
+        "| state file | size | per provider | events | deliveries | event payloads | free pages |"
+    );
     println!("|---|---|---|---|---|---|---|");
     let row = |name: &str, bytes: u64, c: &Contents| {
         println!(
