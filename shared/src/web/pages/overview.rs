@@ -20,15 +20,27 @@ const UPDATE_PREVIEW_CHARS: usize = 280;
 /// Maintenance shown on the overview when it starts within this many days.
 const UPCOMING_DAYS: i64 = 7;
 
+/// Operational providers listed by name at most, unless asked (`?all=1`) or filtered: at 5,000
+/// providers the names alone would be most of the page, and what one looks for there is a
+/// problem, or one vendor by name (the search).
+const CALM_NAMES_MAX: usize = 500;
+
 #[derive(Debug, Default, Deserialize)]
 pub struct OverviewQuery {
     #[serde(default)]
     pub q: String,
     #[serde(default)]
     pub tag: String,
+    /// List every operational provider by name however many there are.
+    #[serde(default)]
+    pub all: Option<String>,
 }
 
 impl OverviewQuery {
+    fn lists_everything(&self) -> bool {
+        self.all.is_some() || !self.q.trim().is_empty() || !self.tag.is_empty()
+    }
+
     fn keeps(&self, row: &BoardRow) -> bool {
         let wanted = self.q.trim().to_lowercase();
         (self.tag.is_empty() || row.tags.contains(&self.tag))
@@ -65,9 +77,16 @@ pub fn render(board: &Board, query: &OverviewQuery, now: DateTime<Utc>) -> Marku
         @if !calm.is_empty() {
             section aria-labelledby="calm" {
                 h2 #calm { (badge(OverallState::Operational)) " " (calm.len()) " operational" }
-                ul.names {
-                    @for row in &calm {
-                        li { a href={ "/providers/" (row.overview.id) } { (vendor(&row.overview.name)) } }
+                @if calm.len() <= CALM_NAMES_MAX || query.lists_everything() {
+                    ul.names {
+                        @for row in &calm {
+                            li { a href={ "/providers/" (row.overview.id) } { (vendor(&row.overview.name)) } }
+                        }
+                    }
+                } @else {
+                    p {
+                        "Too many to list here: search by name above, or "
+                        a href="/?all=1" { "list all " (calm.len()) " by name" } "."
                     }
                 }
             }
@@ -154,10 +173,12 @@ fn card(row: &BoardRow, now: DateTime<Utc>) -> Markup {
                     }
                 }
             }
-            p.meta {
-                "Last good poll: "
-                @if let Some(at) = view.last_good_poll { (time_with_age(at, now)) } @else { (none()) }
-                @if view.state == OverallState::Unknown {
+            // How the polls go matters on the card only when they fail (the provider page
+            // has it always).
+            @if view.state == OverallState::Unknown {
+                p.meta {
+                    "Last good poll: "
+                    @if let Some(at) = view.last_good_poll { (time_with_age(at, now)) } @else { (none()) }
                     @if let Some(error) = &view.last_error {
                         br; "Last error: " (vendor(error))
                     }
@@ -171,4 +192,56 @@ fn preview(update: &str) -> String {
     let text = layout::vendor_body(update);
     let (cut, was_cut) = crate::render::cut(&text, UPDATE_PREVIEW_CHARS, crate::render::chars);
     if was_cut { format!("{cut}…") } else { cut }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Snapshot;
+    use crate::overview::{PollHealth, overview};
+
+    fn board(operational: usize) -> Board {
+        let health = PollHealth {
+            last_success_at: Some(Utc::now()),
+            ..PollHealth::default()
+        };
+        let rows = (0..operational)
+            .map(|n| BoardRow {
+                overview: overview(
+                    &format!("p{n}"),
+                    &format!("Vendor {n}"),
+                    Some(&Snapshot::default()),
+                    &health,
+                ),
+                tags: vec!["saas".into()],
+                maintenances: Vec::new(),
+            })
+            .collect();
+        Board {
+            rows,
+            built_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn thousands_of_operational_providers_are_counted_not_listed_unless_asked() {
+        let few = render(&board(3), &OverviewQuery::default(), Utc::now()).into_string();
+        assert!(few.contains(">Vendor 2</a>"));
+        let many = board(CALM_NAMES_MAX + 1);
+        let page = render(&many, &OverviewQuery::default(), Utc::now()).into_string();
+        assert!(!page.contains(">Vendor 7</a>"), "names listed");
+        assert!(page.contains("list all 501 by name"));
+        let all = OverviewQuery {
+            all: Some("1".into()),
+            ..OverviewQuery::default()
+        };
+        let listed = render(&many, &all, Utc::now()).into_string();
+        assert!(listed.contains(">Vendor 7</a>") && listed.contains(">Vendor 500</a>"));
+        let searched = OverviewQuery {
+            q: "vendor 7".into(),
+            ..OverviewQuery::default()
+        };
+        let found = render(&many, &searched, Utc::now()).into_string();
+        assert!(found.contains(">Vendor 7</a>") && !found.contains(">Vendor 8</a>"));
+    }
 }
