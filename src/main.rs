@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use statusrelay_core::channels::Clients;
 use statusrelay_core::config::{ChannelConfig, Config, ssm_references};
 use statusrelay_core::delivery::test_route::send_test;
+use statusrelay_core::intake::PushInbox;
 use statusrelay_core::metrics::Metrics;
 use statusrelay_core::model::Snapshot;
 use statusrelay_core::net::{HttpLimits, PRIVATE_HINT};
@@ -395,8 +396,16 @@ async fn run(config_path: PathBuf, once: bool, listen: Option<SocketAddr>) -> Re
     }
 
     let heartbeat = Arc::new(Heartbeat::new(config.settings.interval));
+    let pushes = Arc::new(PushInbox::default());
     if let Some(addr) = listen.or(config.settings.listen) {
-        serve_read_side(&config, addr, heartbeat.clone(), watcher.metrics()).await?;
+        serve_read_side(
+            &config,
+            addr,
+            heartbeat.clone(),
+            watcher.metrics(),
+            pushes.clone(),
+        )
+        .await?;
         // Metrics are only read when served: fill them from the state file once, so the
         // first scrape after a restart is not empty.
         if let Err(err) = watcher.restore_metrics() {
@@ -409,27 +418,16 @@ async fn run(config_path: PathBuf, once: bool, listen: Option<SocketAddr>) -> Re
     info!(
         providers = config.providers.len(),
         interval = ?config.settings.interval,
+        hot_interval = ?config.settings.hot_interval,
         state = %config.settings.state.display(),
         "watching"
     );
-    loop {
-        // A signal during a cycle lets it finish: state and outbox stay consistent either way,
-        // but finishing avoids re-sending what is in flight.
-        match watcher.run_cycle().await {
-            Ok(_) => heartbeat.beat(),
-            Err(err) => error!(error = %err, state = %state, "cycle failed"),
-        }
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(config.settings.interval) => {}
-            () = wake.notified() => {}
-        }
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-    }
+    // A signal during a round lets it finish: state and outbox stay consistent either way,
+    // but finishing avoids re-sending what is in flight.
+    watcher
+        .watch(&stop, &wake, &pushes, || heartbeat.beat())
+        .await
+        .with_context(|| format!("state file {state}"))?;
     info!("stopped");
     Ok(())
 }
@@ -491,6 +489,7 @@ async fn serve_read_side(
     addr: SocketAddr,
     heartbeat: Arc<Heartbeat>,
     metrics: Arc<Metrics>,
+    pushes: Arc<PushInbox>,
 ) -> Result<()> {
     if let Some(why) = config.settings.refuse_listen(addr) {
         bail!("--listen {why}");
@@ -507,6 +506,7 @@ async fn serve_read_side(
         heartbeat,
         board: Default::default(),
         metrics,
+        pushes: Some(pushes),
     });
     info!(url = %web::display_url(bound), "serving the read side");
     tokio::spawn(async move {

@@ -184,7 +184,7 @@ async fn metrics_show_states_failures_events_deliveries_and_cycles() {
     let url = format!("{base}metrics");
     let client = reqwest::Client::new();
 
-    // Two cycles at least: the 500 page's state is unknown after its second failed poll.
+    // Two rounds at least: a failing page's state is unknown after its second failed poll.
     let mut scraped = None;
     for _ in 0..200 {
         if let Ok(answer) = client.get(&url).bearer_auth(TOKEN).send().await {
@@ -195,8 +195,19 @@ async fn metrics_show_states_failures_events_deliveries_and_cycles() {
                 .unwrap()
                 .to_owned();
             let text = answer.text().await.unwrap();
-            let broken_unknown =
-                text.contains("statusrelay_provider_status{provider=\"broken\"} -1");
+            // Providers are polled on their own schedules: both failing ones must have
+            // failed twice (unknown), whatever the rounds were.
+            let failed_twice = |series: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(series))
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .is_some_and(|n| n >= 2.0)
+            };
+            let broken_unknown = failed_twice(
+                "statusrelay_poll_failures_total{provider=\"broken\",reason=\"http_5xx\"}",
+            ) && failed_twice(
+                "statusrelay_poll_failures_total{provider=\"refused\",reason=\"connect\"}",
+            );
             let cycles = text
                 .lines()
                 .find_map(|l| l.strip_prefix("statusrelay_cycles_total "))

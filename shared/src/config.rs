@@ -111,7 +111,13 @@ impl Config {
         let secrets_for_settings = (scope == Scope::Everything).then_some(secrets);
         let settings = settings::build(raw.settings.as_ref(), path, &at, secrets_for_settings)?;
         let allow_private = settings.allow_private_targets;
-        let providers = providers::build(raw.providers, &raw.catalog, &at, allow_private)?;
+        let providers = providers::build(
+            raw.providers,
+            &raw.catalog,
+            &at,
+            allow_private,
+            secrets_for_settings,
+        )?;
         if scope == Scope::Providers {
             return Ok(Config {
                 path: path.to_owned(),

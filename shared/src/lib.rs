@@ -20,12 +20,15 @@ pub mod fuzzing;
 #[cfg(feature = "sqlite")]
 pub mod history;
 #[cfg(feature = "sqlite")]
+pub mod intake;
+#[cfg(feature = "sqlite")]
 pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod overview;
 pub mod render;
 pub mod routing;
+pub mod schedule;
 pub mod signing;
 pub mod sources;
 #[cfg(feature = "ssm")]

@@ -193,6 +193,7 @@ pub struct Metrics {
     destination_paused: Family<Labels<1>, Gauge>,
     cycle_duration: Histogram,
     cycles: Counter,
+    hot_providers: Gauge,
     tracked: Mutex<Tracked>,
 }
 
@@ -218,6 +219,7 @@ impl Metrics {
             destination_paused: Family::default(),
             cycle_duration: Histogram::new(CYCLE_BUCKETS),
             cycles: Counter::default(),
+            hot_providers: Gauge::default(),
             tracked: Mutex::default(),
         };
         let registry = &mut metrics.registry;
@@ -281,10 +283,20 @@ impl Metrics {
         );
         registry.register(
             "statusrelay_cycles",
-            "Watch cycles completed",
+            "Watch rounds completed (each polls the providers due and delivers)",
             metrics.cycles.clone(),
         );
+        registry.register(
+            "statusrelay_hot_providers",
+            "Providers polled every hot_interval now (open incident, maintenance in progress, or a change in the last 30 minutes)",
+            metrics.hot_providers.clone(),
+        );
         metrics
+    }
+
+    pub fn set_hot_providers(&self, count: usize) {
+        self.hot_providers
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// The exposition, as OpenMetrics text ([`CONTENT_TYPE`]).

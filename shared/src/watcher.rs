@@ -17,6 +17,7 @@ use crate::event::{Event, EventType, ProviderHealth, ProviderMove, ProviderRef, 
 use crate::metrics::{FailureReason, Metrics};
 use crate::net::HttpLimits;
 use crate::routing;
+use crate::schedule::{Cadence, Finished, Pushed, Schedule};
 use crate::sources::{
     self, DEFAULT_MAX_BODY_BYTES, Fetcher, LazySnapshot, PollError, PollOutcome, Previous,
     suggests_a_move,
@@ -26,6 +27,18 @@ use crate::store::{PollCommit, Store, StoreError};
 
 /// Most polls committed in one transaction (those that finished together).
 const COMMIT_BATCH: usize = 64;
+/// Between two rounds: what falls due meanwhile is polled together, so thousands of providers
+/// spread over an interval make a few rounds a second, not one per provider.
+const ROUND_GATHER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Whether a page shows an open incident or a maintenance in progress (a hot provider).
+fn shows_open(snapshot: &crate::model::Snapshot) -> bool {
+    snapshot.incidents.iter().any(|i| !i.status.is_finished())
+        || snapshot
+            .maintenances
+            .iter()
+            .any(|m| m.status.is_in_progress())
+}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CycleReport {
@@ -57,6 +70,8 @@ pub struct Watcher {
     allow_private: bool,
     /// Failed polls in a row that make a page `provider.unreachable` (settings).
     unreachable_after: u32,
+    /// How often providers are polled (settings.interval and settings.hot_interval).
+    cadence: Cadence,
     /// Pages announced unreachable and not recovered: id → (occurrence, failed polls so far).
     /// Kept in the state file too, so a restart neither repeats nor forgets an announcement.
     unreachable: std::sync::Mutex<std::collections::HashMap<String, (String, u32)>>,
@@ -95,6 +110,10 @@ impl Watcher {
             })),
             allow_private,
             unreachable_after: config.settings.unreachable_after,
+            cadence: Cadence {
+                interval: config.settings.interval,
+                hot_interval: config.settings.hot_interval,
+            },
             unreachable: std::sync::Mutex::new(store.unreachable_providers().unwrap_or_else(
                 |err| {
                     warn!(error = %err, "cannot read which pages were announced unreachable");
@@ -128,19 +147,124 @@ impl Watcher {
         Ok(())
     }
 
+    /// One poll of every provider, then delivery (`run --once`, and tests).
     pub async fn run_cycle(&self) -> Result<CycleReport, StoreError> {
+        self.store.prune(self.retention)?;
+        let all: Vec<&Arc<ProviderConfig>> = self.providers.iter().collect();
+        Ok(self.run_round(&all).await?.0)
+    }
+
+    /// Watches until `stop` says so: each provider polled on its own schedule (hot ones every
+    /// `hot_interval`, the rest every `interval`, pushes moving a poll earlier), due providers
+    /// polled together in rounds, each round delivered at once. `beat` is called after every
+    /// round and at least every interval while idle (the health check's heartbeat).
+    pub async fn watch(
+        &self,
+        stop: &std::sync::atomic::AtomicBool,
+        wake: &tokio::sync::Notify,
+        pushes: &crate::intake::PushInbox,
+        beat: impl Fn(),
+    ) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let mut schedule = Schedule::new(
+            self.providers
+                .iter()
+                .map(|p| (p.id.clone(), self.shows_open(&p.id))),
+            self.cadence,
+            Instant::now(),
+        );
+        let mut pruned_at: Option<Instant> = None;
+        while !stop.load(Ordering::SeqCst) {
+            for id in pushes.drain() {
+                match schedule.pushed(&id, Instant::now()) {
+                    Pushed::PollAt(_) => {
+                        debug!(provider = %id, "push received: poll moved earlier")
+                    }
+                    Pushed::Coalesced => {
+                        debug!(provider = %id, "push received: a poll is due anyway")
+                    }
+                    Pushed::Unknown => {}
+                }
+            }
+            let now = Instant::now();
+            let due = schedule.take_due(now);
+            if due.is_empty() {
+                let idle = schedule
+                    .next_due()
+                    .map_or(self.cadence.interval, |at| {
+                        at.saturating_duration_since(now)
+                    })
+                    .min(self.cadence.interval);
+                tokio::select! {
+                    () = tokio::time::sleep(idle) => {}
+                    () = pushes.arrived() => {}
+                    () = wake.notified() => {}
+                }
+                beat();
+                continue;
+            }
+            if pruned_at.is_none_or(|at| at.elapsed() >= self.cadence.interval) {
+                if let Err(err) = self.store.prune(self.retention) {
+                    error!(error = %err, state = %self.store.path().display(), "pruning the history failed");
+                }
+                pruned_at = Some(Instant::now());
+            }
+            let chosen: Vec<&Arc<ProviderConfig>> = due
+                .iter()
+                .filter_map(|id| self.providers.iter().find(|p| &p.id == id))
+                .collect();
+            match self.run_round(&chosen).await {
+                Ok((_, finished)) => {
+                    let now = Instant::now();
+                    for (id, how) in finished {
+                        schedule.finished(&id, now, how, fastrand::f64());
+                    }
+                }
+                Err(err) => {
+                    // Tried again on their interval; the state is as the store left it.
+                    error!(error = %err, state = %self.store.path().display(), "round failed");
+                    let now = Instant::now();
+                    for id in &due {
+                        schedule.finished(id, now, Finished::default(), fastrand::f64());
+                    }
+                }
+            }
+            self.metrics
+                .set_hot_providers(schedule.hot_count(Instant::now()));
+            beat();
+            // Gather what falls due in the next moment into one round (one commit, one drain).
+            tokio::time::sleep(ROUND_GATHER).await;
+        }
+        Ok(())
+    }
+
+    /// Whether a provider's last snapshot shows an open incident or a maintenance in progress.
+    fn shows_open(&self, id: &str) -> bool {
+        self.store
+            .snapshot(id)
+            .ok()
+            .flatten()
+            .is_some_and(|snapshot| shows_open(&snapshot))
+    }
+
+    /// Polls `providers`, commits what changed, delivers: a round's report and how each
+    /// provider's poll ended (for its next one).
+    async fn run_round(
+        &self,
+        providers: &[&Arc<ProviderConfig>],
+    ) -> Result<(CycleReport, Vec<(String, Finished)>), StoreError> {
         let started = Instant::now();
         let mut report = CycleReport {
-            providers: self.providers.len(),
+            providers: providers.len(),
             ..CycleReport::default()
         };
-        self.store.prune(self.retention)?;
+        let mut finished: Vec<(String, Finished)> = Vec::with_capacity(providers.len());
 
         // Polls are committed as soon as they are done, so a kill mid-cycle keeps finished
         // work; those that finish together share one transaction (one fsync instead of one
         // per provider, which bound the first cycle of a large fleet).
         // Each poll is a task of its own, so parsing and change detection use every core.
-        let mut polls = futures::stream::iter(&self.providers)
+        let mut polls = futures::stream::iter(providers.iter().copied())
             .map(|provider| {
                 let (fetcher, store) = (self.fetcher.clone(), self.store.clone());
                 let polling = Instant::now();
@@ -167,6 +291,7 @@ impl Watcher {
                 match result {
                     Ok(None) => {
                         report.unchanged += 1;
+                        finished.push((provider.id.clone(), Finished::default()));
                         unchanged.push(provider.id.as_str());
                         self.metrics
                             .record_poll_success(&provider.id, platform, took, None);
@@ -174,11 +299,29 @@ impl Watcher {
                     Ok(Some(commit)) => {
                         report.changed += 1;
                         report.events += commit.events.len();
+                        finished.push((
+                            provider.id.clone(),
+                            Finished {
+                                open: Some(shows_open(&commit.snapshot)),
+                                changed: !commit.events.is_empty(),
+                                retry_after: None,
+                            },
+                        ));
                         commits.push(commit);
                         committed_polls.push((platform, took));
                     }
                     Err(PollFailure::Source(err)) => {
                         report.failed += 1;
+                        if let Some(wait) = err.retry_after() {
+                            info!(provider = %provider.id, retry_after_s = wait.as_secs(), "the vendor asked to wait; next poll not before then");
+                        }
+                        finished.push((
+                            provider.id.clone(),
+                            Finished {
+                                retry_after: err.retry_after(),
+                                ..Finished::default()
+                            },
+                        ));
                         warn!(provider = %provider.id, error = %err, "poll failed; state left unchanged");
                         let failures = self
                             .store
@@ -187,7 +330,11 @@ impl Watcher {
                         let relocated = suggests_a_move(&err)
                             && self.relocation_due(failures)
                             && self.try_relocation(provider).await?;
-                        if !relocated {
+                        if relocated {
+                            if let Some((_, how)) = finished.last_mut() {
+                                how.changed = true;
+                            }
+                        } else {
                             self.note_failure(provider, failures, &err.to_string())?;
                         }
                         let reason = FailureReason::of(&err);
@@ -196,6 +343,7 @@ impl Watcher {
                     }
                     Err(PollFailure::Panic(reason)) => {
                         report.failed += 1;
+                        finished.push((provider.id.clone(), Finished::default()));
                         error!(provider = %provider.id, error = %reason, "poll panicked; state left unchanged");
                         self.metrics.record_poll_failure(
                             &provider.id,
@@ -250,9 +398,9 @@ impl Watcher {
             dead = report.delivery.dead,
             deferred = report.delivery.deferred,
             elapsed_ms = started.elapsed().as_millis() as u64,
-            "cycle finished"
+            "round finished"
         );
-        Ok(report)
+        Ok((report, finished))
     }
 
     /// Dead letters and paused destinations, read back from the store after a drain. A failed

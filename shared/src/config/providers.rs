@@ -20,6 +20,9 @@ pub struct ProviderConfig {
     pub tags: Vec<String>,
     /// Components or component groups to watch (lowercase names, or ids); empty: all.
     pub components: Vec<String>,
+    /// The secret a vendor's webhook must carry to `/intake/<id>` (`?token=` or bearer);
+    /// `None`: no push intake for this provider (also when read without secrets).
+    pub intake_token: Option<String>,
 }
 
 impl ProviderConfig {
@@ -50,7 +53,12 @@ pub(super) struct RawProvider {
     tags: Vec<Spanned<String>>,
     #[serde(default)]
     components: Vec<Spanned<String>>,
+    intake_token: Option<Spanned<String>>,
 }
+
+/// The shortest `intake_token` accepted: it is all that stands between the internet and an
+/// extra poll.
+const INTAKE_TOKEN_MIN_CHARS: usize = 16;
 
 /// The `[[providers]]` entries, then the `catalog` ids, checked and in that order.
 pub(super) fn build(
@@ -58,6 +66,7 @@ pub(super) fn build(
     catalog: &[Spanned<String>],
     at: &Locator<'_>,
     allow_private_targets: bool,
+    secrets: Option<&super::Secrets>,
 ) -> Result<Vec<ProviderConfig>, ConfigError> {
     let mut providers = Vec::with_capacity(raw_providers.len() + catalog.len());
     let mut provider_ids = HashSet::new();
@@ -109,6 +118,24 @@ pub(super) fn build(
         }
         let tags = lowercase_list(&raw.tags, &field("tags"), at)?;
         let components = lowercase_list(&raw.components, &field("components"), at)?;
+        let intake_token = match (&raw.intake_token, secrets) {
+            (Some(raw_token), Some(secrets)) => {
+                let token = secrets.resolve(raw_token.get_ref()).map_err(|m| {
+                    at.error(raw_token.span(), format!("{}: {m}", field("intake_token")))
+                })?;
+                if token.chars().count() < INTAKE_TOKEN_MIN_CHARS {
+                    return Err(at.error(
+                        raw_token.span(),
+                        format!(
+                            "{}: must be at least {INTAKE_TOKEN_MIN_CHARS} characters",
+                            field("intake_token")
+                        ),
+                    ));
+                }
+                Some(token)
+            }
+            _ => None,
+        };
         providers.push(ProviderConfig {
             id,
             name: raw.name.filter(|n| !n.trim().is_empty()),
@@ -116,6 +143,7 @@ pub(super) fn build(
             platform,
             tags,
             components,
+            intake_token,
         });
     }
 
@@ -148,6 +176,7 @@ pub(super) fn build(
             platform: Platform::parse(&entry.platform).unwrap_or(Platform::Detect),
             tags: entry.tags.clone(),
             components: Vec::new(),
+            intake_token: None,
         });
     }
     Ok(providers)

@@ -15,6 +15,9 @@ pub struct Settings {
     /// Resolved against the config file's folder when relative.
     pub state: PathBuf,
     pub interval: Duration,
+    /// How often a hot provider (an open incident, a maintenance in progress, a change in the
+    /// last 30 minutes) is polled; at most `interval`.
+    pub hot_interval: Duration,
     pub allow_private_targets: bool,
     /// How many providers are polled at once.
     pub concurrency: usize,
@@ -50,6 +53,7 @@ impl Settings {
 pub(super) struct RawSettings {
     state: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
+    hot_interval: Option<Spanned<String>>,
     #[serde(default)]
     allow_private_targets: bool,
     concurrency: Option<Spanned<i64>>,
@@ -61,6 +65,8 @@ pub(super) struct RawSettings {
 }
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// During an outage the next update is what people wait for: four polls a minute.
+pub const DEFAULT_HOT_INTERVAL: Duration = Duration::from_secs(15);
 /// Providers polled at once: at 50 ms per request, 128 polls 5,000 Statuspage pages (three
 /// documents each) in ~3.5 s on two cores (BENCHMARKS.md); 32 took ~10 s.
 pub const DEFAULT_CONCURRENCY: usize = 128;
@@ -101,6 +107,15 @@ pub(super) fn build(
         at,
     )?
     .unwrap_or(DEFAULT_INTERVAL);
+    // A hot interval longer than the interval would make hot providers slower than quiet ones.
+    let hot_interval = duration(
+        settings.and_then(|s| s.hot_interval.as_ref()),
+        "settings.hot_interval",
+        Duration::from_secs(1),
+        at,
+    )?
+    .unwrap_or(DEFAULT_HOT_INTERVAL)
+    .min(interval);
     let retention = duration(
         settings.and_then(|s| s.retention.as_ref()),
         "settings.retention",
@@ -159,6 +174,7 @@ pub(super) fn build(
     let built = Settings {
         state,
         interval,
+        hot_interval,
         allow_private_targets,
         concurrency,
         digest_after,

@@ -14,6 +14,7 @@ pub mod board;
 pub mod calendar;
 pub mod events;
 mod health;
+mod intake;
 mod metrics;
 mod pages;
 mod security;
@@ -45,6 +46,8 @@ pub struct WebState {
     pub board: BoardCache,
     /// The watcher's metrics, kept in memory as it works.
     pub metrics: Arc<Metrics>,
+    /// Where `/intake/<id>` hands vendors' pushes to the watcher (`None`: intake off).
+    pub pushes: Option<Arc<crate::intake::PushInbox>>,
 }
 
 pub fn router(state: Arc<WebState>) -> Router {
@@ -66,6 +69,8 @@ pub fn router(state: Arc<WebState>) -> Router {
         ));
     Router::new()
         .route("/healthz", get(health::healthz))
+        // Its own token per provider, not the read side's: vendors post here.
+        .route("/intake/{id}", axum::routing::post(intake::intake))
         .route(pages::STYLE_PATH, get(pages::style))
         .route(pages::SCRIPT_PATH, get(pages::script))
         .merge(protected)
