@@ -72,11 +72,7 @@ url = "{hook}"
         steady = server.url("steady"),
         hook = hook.url(),
     ));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = tokio::process::Command::new(binary())
         .args(["run", "--config", config.to_str().unwrap(), "--listen"])
         .arg(format!("127.0.0.1:{port}"))

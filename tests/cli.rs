@@ -109,11 +109,7 @@ async fn an_untrusted_certificate_is_one_line_of_ours() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let _server = tokio::process::Command::new("openssl")
         .args(["s_server", "-quiet", "-www", "-accept"])
         .arg(port.to_string())

@@ -15,14 +15,6 @@ use support::*;
 
 const HOSTILE_TITLE: &str = "<script>alert(1)</script> <img src=x onerror=alert(2)> \u{202E}gnp.exe\u{202C} zero\u{200B}width";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Dashboard {
     base: String,
     child: tokio::process::Child,

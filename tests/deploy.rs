@@ -68,11 +68,7 @@ async fn statusrelay_health_tells_a_live_watcher_from_none() {
         "[settings]\nstate = \"state.db\"\ninterval = \"1s\"\nallow_private_targets = true\n\n[[providers]]\nid = \"calm\"\nurl = \"{}\"\nplatform = \"statuspage\"\n",
         server.url("calm")
     ));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}/healthz");
     let dead = statusrelay(&["health", "--url", &url]).await;
     assert!(!dead.status.success());

@@ -15,14 +15,6 @@ use support::*;
 const TOKEN: &str = "feeds-t0ken-for-calendar-apps";
 const HOSTILE: &str = "<script>alert(1)</script> <img src=x onerror=alert(2)>";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Reader {
     base: String,
     client: reqwest::Client,

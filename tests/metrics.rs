@@ -15,14 +15,6 @@ use support::*;
 
 const TOKEN: &str = "metrics-scrape-token-of-some-length";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Reads the watcher's log until it names the read side's URL; the rest of the log is
 /// collected by the returned task (reading it also keeps the pipe from filling).
 async fn served_url(

@@ -10,14 +10,6 @@ use support::*;
 
 const TOKEN: &str = "s3cr3t-t0ken-for-the-read-side";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Served {
     base: String,
     child: tokio::process::Child,

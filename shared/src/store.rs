@@ -439,22 +439,12 @@ impl Store {
         failed_polls: u32,
         routes_for: impl Fn(&Event) -> Vec<String>,
     ) -> Result<(), StoreError> {
-        let now = now_text();
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT OR IGNORE INTO unreachable (id, occurrence, failed_polls) VALUES (?1, ?2, ?3)",
-            params![event.data.provider.id, occurrence, failed_polls],
-        )?;
-        Store::insert_events(
-            &tx,
-            &event.data.provider.id,
-            std::slice::from_ref(event),
-            &now,
-            &routes_for,
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.record_with(event, &routes_for, |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO unreachable (id, occurrence, failed_polls) VALUES (?1, ?2, ?3)",
+                params![event.data.provider.id, occurrence, failed_polls],
+            )
+        })
     }
 
     /// Every relocation: id → the config's (url, platform) when found, and where it reads now.
@@ -523,20 +513,27 @@ impl Store {
         event: &Event,
         routes_for: impl Fn(&Event) -> Vec<String>,
     ) -> Result<(), StoreError> {
+        self.record_with(event, &routes_for, |tx| {
+            tx.execute(
+                "DELETE FROM unreachable WHERE id = ?1",
+                [&event.data.provider.id],
+            )
+        })
+    }
+
+    /// One event queued for its destinations, and `also` in the same transaction.
+    fn record_with(
+        &self,
+        event: &Event,
+        routes_for: &impl Fn(&Event) -> Vec<String>,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<usize>,
+    ) -> Result<(), StoreError> {
         let now = now_text();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "DELETE FROM unreachable WHERE id = ?1",
-            [&event.data.provider.id],
-        )?;
-        Store::insert_events(
-            &tx,
-            &event.data.provider.id,
-            std::slice::from_ref(event),
-            &now,
-            &routes_for,
-        )?;
+        also(&tx)?;
+        let events = std::slice::from_ref(event);
+        Store::insert_events(&tx, &event.data.provider.id, events, &now, routes_for)?;
         tx.commit()?;
         Ok(())
     }

@@ -100,7 +100,24 @@ pub fn health_marker(
     keep: chrono::Duration,
 ) -> StateItem {
     let suffix = kind.as_str().trim_start_matches("provider.");
-    let sk = format!("{HEALTH_PREFIX}{occurrence}#{suffix}");
+    StateItem {
+        health: Some(HealthMarker { kind, health }),
+        ..marker(
+            provider,
+            format!("{HEALTH_PREFIX}{occurrence}#{suffix}"),
+            now,
+            keep,
+        )
+    }
+}
+
+/// A marker item: no entity, its key its own hash (written once), expiring after `keep`.
+fn marker(
+    provider: &Provider,
+    sk: String,
+    now: DateTime<Utc>,
+    keep: chrono::Duration,
+) -> StateItem {
     StateItem {
         pk: provider_pk(&provider.id),
         content_hash: sk.clone(),
@@ -116,7 +133,7 @@ pub fn health_marker(
         expires_at: Some((now + keep).timestamp()),
         after_move: false,
         moved: None,
-        health: Some(HealthMarker { kind, health }),
+        health: None,
     }
 }
 
@@ -352,26 +369,13 @@ pub fn relocation_marker(
         hex::encode(&Sha256::digest(place.as_bytes())[..8])
     );
     StateItem {
-        pk: provider_pk(&provider.id),
-        content_hash: sk.clone(),
-        sk,
-        provider_id: provider.id.clone(),
-        provider_name: provider.name.clone(),
-        provider_url: provider.url.clone(),
-        baseline: false,
-        baseline_at: now,
-        incident: None,
-        maintenance: None,
-        component: None,
-        expires_at: Some((now + keep).timestamp()),
-        after_move: false,
         moved: Some(ProviderMove {
             records_before,
             records_now: item_keys(snapshot).len(),
             open_now: open_records(snapshot),
             relocated: Some(relocated.clone()),
         }),
-        health: None,
+        ..marker(provider, sk, now, keep)
     }
 }
 

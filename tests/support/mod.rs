@@ -441,6 +441,15 @@ impl Workspace {
     }
 }
 
+/// A loopback port nothing listens on right now (for a process started with `--listen`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_statusrelay")
 }

@@ -15,28 +15,23 @@ use sha2::{Digest, Sha256};
 
 use super::WebState;
 use super::api::blocking;
+use super::events::{self, ReadError};
 use crate::history::{EventQuery, QueryError, StoredEvent};
 use crate::render::{self, Message};
-use crate::state_reader::StateReader;
 
 const CONTENT_TYPE: &str = "application/atom+xml; charset=utf-8";
 
 pub async fn feed(State(state): State<Arc<WebState>>, RawQuery(raw): RawQuery) -> Response {
-    blocking(move || {
-        let query = match EventQuery::parse(raw.as_deref().unwrap_or_default()) {
-            Ok(query) => query,
-            Err(e) => return Ok(bad_request(&e)),
-        };
-        let selected = match query.filter.select(&state.providers) {
-            Ok(selected) => selected,
-            Err(e) => return Ok(bad_request(&e)),
-        };
-        let page = StateReader::open(&state.state_path)
-            .and_then(|reader| reader.events(&query, &selected))
-            .map_err(|e| e.to_string())?;
-        let xml = build(&query, &page.events, Utc::now()).to_string();
-        Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], xml).into_response())
-    })
+    blocking(
+        move || match events::read(&state, raw.as_deref().unwrap_or_default()) {
+            Ok((query, page)) => {
+                let xml = build(&query, &page.events, Utc::now()).to_string();
+                Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], xml).into_response())
+            }
+            Err(ReadError::Query(e)) => Ok(bad_request(&e)),
+            Err(ReadError::Store(reason)) => Err(reason),
+        },
+    )
     .await
 }
 

@@ -18,21 +18,37 @@ use crate::state_reader::{EventPage, StateReader};
 pub const PATH: &str = "/api/v1/events";
 
 pub async fn events(State(state): State<Arc<WebState>>, RawQuery(raw): RawQuery) -> Response {
-    blocking(move || {
-        let query = match EventQuery::parse(raw.as_deref().unwrap_or_default()) {
-            Ok(query) => query,
-            Err(e) => return Ok(bad_request(&e)),
-        };
-        let selected = match query.filter.select(&state.providers) {
-            Ok(selected) => selected,
-            Err(e) => return Ok(bad_request(&e)),
-        };
-        let page = StateReader::open(&state.state_path)
-            .and_then(|reader| reader.events(&query, &selected))
-            .map_err(|e| e.to_string())?;
-        Ok(Json(body(&query, &page)).into_response())
-    })
+    blocking(
+        move || match read(&state, raw.as_deref().unwrap_or_default()) {
+            Ok((query, page)) => Ok(Json(body(&query, &page)).into_response()),
+            Err(ReadError::Query(e)) => Ok(bad_request(&e)),
+            Err(ReadError::Store(reason)) => Err(reason),
+        },
+    )
     .await
+}
+
+/// Why a selection of events could not be read.
+pub enum ReadError {
+    /// A parameter is wrong: the client's mistake (400).
+    Query(QueryError),
+    /// The state file could not be read.
+    Store(String),
+}
+
+/// The events a query string selects, as `/api/v1/events`, `/feed.atom` and `/incidents`
+/// read them: the parameters parsed, tags and ids resolved against the configured providers,
+/// one page read. Blocking (SQLite).
+pub fn read(state: &WebState, raw_query: &str) -> Result<(EventQuery, EventPage), ReadError> {
+    let query = EventQuery::parse(raw_query).map_err(ReadError::Query)?;
+    let selected = query
+        .filter
+        .select(&state.providers)
+        .map_err(ReadError::Query)?;
+    let page = StateReader::open(&state.state_path)
+        .and_then(|reader| reader.events(&query, &selected))
+        .map_err(|e| ReadError::Store(e.to_string()))?;
+    Ok((query, page))
 }
 
 /// `{"events": [...], "next": "/api/v1/events?…&before=<seq>" | null}`. The next link

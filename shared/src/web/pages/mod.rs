@@ -19,7 +19,6 @@ use chrono::Utc;
 use maud::{Markup, html};
 
 use super::WebState;
-use crate::history::EventQuery;
 use crate::model::{Incident, IncidentUpdate};
 use crate::state_reader::StateReader;
 
@@ -115,13 +114,10 @@ pub async fn incidents(State(state): State<Arc<WebState>>, RawQuery(raw): RawQue
                 url::form_urlencoded::parse(raw.as_bytes()).filter(|(_, v)| !v.is_empty()),
             )
             .finish();
-        let query = EventQuery::parse(&given).map_err(|e| PageError::BadRequest(e.to_string()))?;
-        let selected = query
-            .filter
-            .select(&state.providers)
-            .map_err(|e| PageError::BadRequest(e.to_string()))?;
-        let reader = StateReader::open(&state.state_path)?;
-        let events = reader.events(&query, &selected)?;
+        let (query, events) = super::events::read(&state, &given).map_err(|e| match e {
+            super::events::ReadError::Query(e) => PageError::BadRequest(e.to_string()),
+            super::events::ReadError::Store(reason) => PageError::Unavailable(reason),
+        })?;
         Ok(incidents::render(
             &state.providers,
             &query,
@@ -175,6 +171,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 enum PageError {
     NotFound,
     BadRequest(String),
+    Unavailable(String),
     Store(crate::store::StoreError),
 }
 
@@ -198,6 +195,11 @@ async fn page(work: impl FnOnce() -> Result<Markup, PageError> + Send + 'static)
         Ok(Err(PageError::BadRequest(reason))) => {
             (StatusCode::BAD_REQUEST, message("Bad filter", &reason)).into_response()
         }
+        Ok(Err(PageError::Unavailable(reason))) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            message("Not available yet", &reason),
+        )
+            .into_response(),
         Ok(Err(PageError::Store(err))) => (
             StatusCode::SERVICE_UNAVAILABLE,
             message("Not available yet", &err.to_string()),
