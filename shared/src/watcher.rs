@@ -173,6 +173,11 @@ impl Watcher {
             self.cadence,
             Instant::now(),
         );
+        let by_id: std::collections::HashMap<&str, &Arc<ProviderConfig>> = self
+            .providers
+            .iter()
+            .map(|p| (p.id.as_str(), p))
+            .collect();
         let mut pruned_at: Option<Instant> = None;
         while !stop.load(Ordering::SeqCst) {
             for id in pushes.drain() {
@@ -211,7 +216,7 @@ impl Watcher {
             }
             let chosen: Vec<&Arc<ProviderConfig>> = due
                 .iter()
-                .filter_map(|id| self.providers.iter().find(|p| &p.id == id))
+                .filter_map(|id| by_id.get(id.as_str()).copied())
                 .collect();
             match self.run_round(&chosen).await {
                 Ok((_, finished)) => {
