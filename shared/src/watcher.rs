@@ -173,11 +173,8 @@ impl Watcher {
             self.cadence,
             Instant::now(),
         );
-        let by_id: std::collections::HashMap<&str, &Arc<ProviderConfig>> = self
-            .providers
-            .iter()
-            .map(|p| (p.id.as_str(), p))
-            .collect();
+        let by_id: std::collections::HashMap<&str, &Arc<ProviderConfig>> =
+            self.providers.iter().map(|p| (p.id.as_str(), p)).collect();
         let mut pruned_at: Option<Instant> = None;
         while !stop.load(Ordering::SeqCst) {
             for id in pushes.drain() {
