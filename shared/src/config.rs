@@ -26,7 +26,7 @@ pub use location::ConfigError;
 use location::Locator;
 pub use providers::ProviderConfig;
 pub use routes::RouteConfig;
-pub use secrets::{Secrets, ssm_references};
+pub use secrets::{Secrets, intake_token_references, ssm_references};
 pub use settings::{DEFAULT_CONCURRENCY, DEFAULT_DIGEST_AFTER, Settings};
 
 use crate::net;
@@ -47,7 +47,10 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Everything,
+    /// Settings and providers, no secrets (the poller).
     Providers,
+    /// Settings and providers with their `intake_token`s resolved (the intake function).
+    Intake,
 }
 
 /// The config file's tables as written.
@@ -93,6 +96,11 @@ impl Config {
         Config::parse_scoped(path, text, &Secrets::default(), Scope::Providers)
     }
 
+    /// Settings and providers with `intake_token`s resolved from `secrets`.
+    pub fn parse_intake(path: &Path, text: &str, secrets: &Secrets) -> Result<Config, ConfigError> {
+        Config::parse_scoped(path, text, secrets, Scope::Intake)
+    }
+
     fn parse_scoped(
         path: &Path,
         text: &str,
@@ -111,14 +119,15 @@ impl Config {
         let secrets_for_settings = (scope == Scope::Everything).then_some(secrets);
         let settings = settings::build(raw.settings.as_ref(), path, &at, secrets_for_settings)?;
         let allow_private = settings.allow_private_targets;
+        let secrets_for_providers = (scope != Scope::Providers).then_some(secrets);
         let providers = providers::build(
             raw.providers,
             &raw.catalog,
             &at,
             allow_private,
-            secrets_for_settings,
+            secrets_for_providers,
         )?;
-        if scope == Scope::Providers {
+        if scope != Scope::Everything {
             return Ok(Config {
                 path: path.to_owned(),
                 settings,

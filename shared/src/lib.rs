@@ -19,7 +19,6 @@ pub mod event;
 pub mod fuzzing;
 #[cfg(feature = "sqlite")]
 pub mod history;
-#[cfg(feature = "sqlite")]
 pub mod intake;
 #[cfg(feature = "sqlite")]
 pub mod metrics;

@@ -25,6 +25,29 @@ pub const PUSH_GAP: Duration = Duration::from_secs(10);
 /// The largest share of an interval a next poll is put later by, at random.
 const JITTER: f64 = 0.2;
 
+/// Whether a page shows an open incident or a maintenance in progress (a hot provider).
+pub fn shows_open(snapshot: &crate::model::Snapshot) -> bool {
+    snapshot.incidents.iter().any(|i| !i.status.is_finished())
+        || snapshot
+            .maintenances
+            .iter()
+            .any(|m| m.status.is_in_progress())
+}
+
+/// The hot rule on wall-clock time, for a poller that keeps no clock between invocations
+/// (AWS): open records, or a change less than [`COOL_DOWN`] ago.
+pub fn is_hot_at(
+    open: bool,
+    last_change: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    open || last_change.is_some_and(|at| {
+        now.signed_duration_since(at)
+            .to_std()
+            .map_or(true, |ago| ago < COOL_DOWN)
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cadence {
     pub interval: Duration,
@@ -209,6 +232,22 @@ fn push_time(slot: &Slot, now: Instant) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn on_the_wall_clock_a_provider_is_hot_while_open_or_for_the_cool_down() {
+        let now = chrono::Utc::now();
+        let ago = |minutes| Some(now - chrono::Duration::minutes(minutes));
+        assert!(is_hot_at(true, None, now));
+        assert!(is_hot_at(false, ago(29), now));
+        assert!(!is_hot_at(false, ago(31), now));
+        assert!(!is_hot_at(false, None, now));
+        // A change stamped in the future (clock skew between containers) counts as recent.
+        assert!(is_hot_at(
+            false,
+            Some(now + chrono::Duration::seconds(5)),
+            now
+        ));
+    }
 
     const CADENCE: Cadence = Cadence {
         interval: Duration::from_secs(60),

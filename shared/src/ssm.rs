@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::{Config, ConfigError, Scope, Secrets, ssm_references};
+use crate::config::{Config, ConfigError, Scope, Secrets, intake_token_references, ssm_references};
 use crate::sources::error_chain;
 
 /// `GetParameters` takes at most ten names.
@@ -36,11 +36,20 @@ pub async fn load_config(
         None => std::fs::read_to_string(source)
             .map_err(|e| failure(format!("cannot read config: {e}")))?,
     };
-    if scope == Scope::Providers {
-        return Config::parse_providers(Path::new(source), &text);
+    match scope {
+        Scope::Providers => Config::parse_providers(Path::new(source), &text),
+        Scope::Intake => {
+            let names = intake_token_references(&text);
+            let secrets = Secrets {
+                ssm: fetch(ssm, &names).await.map_err(failure)?,
+            };
+            Config::parse_intake(Path::new(source), &text, &secrets)
+        }
+        Scope::Everything => {
+            let secrets = fetch_references(&text, ssm).await.map_err(failure)?;
+            Config::parse_with(Path::new(source), &text, &secrets)
+        }
     }
-    let secrets = fetch_references(&text, ssm).await.map_err(failure)?;
-    Config::parse_with(Path::new(source), &text, &secrets)
 }
 
 /// Fetches every `ssm:` reference in a config's text. Missing parameters are left out, so

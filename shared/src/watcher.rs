@@ -17,7 +17,7 @@ use crate::event::{Event, EventType, ProviderHealth, ProviderMove, ProviderRef, 
 use crate::metrics::{FailureReason, Metrics};
 use crate::net::HttpLimits;
 use crate::routing;
-use crate::schedule::{Cadence, Finished, Pushed, Schedule};
+use crate::schedule::{Cadence, Finished, Pushed, Schedule, shows_open};
 use crate::sources::{
     self, DEFAULT_MAX_BODY_BYTES, Fetcher, LazySnapshot, PollError, PollOutcome, Previous,
     suggests_a_move,
@@ -30,15 +30,6 @@ const COMMIT_BATCH: usize = 64;
 /// Between two rounds: what falls due meanwhile is polled together, so thousands of providers
 /// spread over an interval make a few rounds a second, not one per provider.
 const ROUND_GATHER: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Whether a page shows an open incident or a maintenance in progress (a hot provider).
-fn shows_open(snapshot: &crate::model::Snapshot) -> bool {
-    snapshot.incidents.iter().any(|i| !i.status.is_finished())
-        || snapshot
-            .maintenances
-            .iter()
-            .any(|m| m.status.is_in_progress())
-}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CycleReport {

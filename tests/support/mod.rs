@@ -7,6 +7,7 @@ pub mod fault_proxy;
 pub mod fixture;
 pub mod fleet;
 pub mod lambda;
+pub mod latency;
 pub mod moto;
 pub mod notifier_load;
 pub mod platforms;
@@ -61,6 +62,9 @@ struct PageState {
     delays: HashMap<String, Duration>,
     /// `/<slug>` → the URL every path under it moved to permanently (301).
     redirects: HashMap<String, String>,
+    /// When on (`record_serving`): each request's path and the instant its answer was
+    /// decided, so a benchmark can tell when a change was first read.
+    serving_log: Option<Vec<(String, Instant)>>,
 }
 
 /// A loopback server hosting any number of status pages under `/<slug>`.
@@ -208,6 +212,18 @@ impl StatusServer {
             .insert(format!("/{slug}"), to.trim_end_matches('/').to_owned());
     }
 
+    /// Starts (or restarts, empty) the log of when each path was served.
+    pub fn record_serving(&self) {
+        self.state.lock().unwrap().serving_log = Some(Vec::new());
+    }
+
+    /// Every request served since `record_serving` or the last call: (path, instant).
+    pub fn take_serving_log(&self) -> Vec<(String, Instant)> {
+        let mut state = self.state.lock().unwrap();
+        let log = state.serving_log.as_mut().map(std::mem::take);
+        log.unwrap_or_default()
+    }
+
     pub fn counts(&self) -> (usize, usize) {
         let state = self.state.lock().unwrap();
         (state.requests, state.not_modified)
@@ -219,6 +235,9 @@ fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {
     state.requests += 1;
     let path = request.uri().path().to_owned();
     *state.hits.entry(path.clone()).or_default() += 1;
+    if let Some(log) = state.serving_log.as_mut() {
+        log.push((path.clone(), Instant::now()));
+    }
     let respond = |status: u16, content_type: &str, body: Vec<u8>| -> Response {
         Response::builder()
             .status(status)

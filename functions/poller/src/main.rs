@@ -1,8 +1,10 @@
 //! Poller Lambda: EventBridge schedule in → poll this shard's providers → changed state items
-//! written to DynamoDB. Clients are built once per container; the handler is one call.
+//! written to DynamoDB; or an SQS batch of queued polls (hot rounds, pushes) → those providers.
+//! Clients are built once per container; the handler is one call.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use statusrelay_core::aws::hot::{HotQueue, requests_in};
 use statusrelay_core::aws::poller::{Poller, PollerReport, ShardInput};
 use statusrelay_core::aws::{init_logging, init_or_report, required_env, sdk_config, table::Table};
 use statusrelay_core::config::Scope;
@@ -26,14 +28,26 @@ async fn main() -> Result<(), Error> {
             .ok()
             .and_then(|d| d.parse().ok())
             .unwrap_or(30);
-        Ok::<_, Error>(Poller::new(&config, table, keep_days))
+        let poller = Poller::new(&config, table, keep_days);
+        // Adaptive polling is on where the template made a queue for it.
+        Ok::<_, Error>(match std::env::var("HOT_QUEUE_URL") {
+            Ok(url) if !url.is_empty() => {
+                poller.with_hot_queue(HotQueue::new(aws_sdk_sqs::Client::new(&aws), url))
+            }
+            _ => poller,
+        })
     })
     .await?;
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        // A schedule event, or {"shard": i, "shards": n} from a sharded schedule.
-        let input: ShardInput = serde_json::from_value(event.payload).unwrap_or_default();
-        let report: PollerReport = poller.run(input).await?;
+        let report: PollerReport = match requests_in(&event.payload) {
+            Some(queued) => poller.run_requests(queued).await?,
+            // A schedule event, or {"shard": i, "shards": n} from a sharded schedule.
+            None => {
+                let input: ShardInput = serde_json::from_value(event.payload).unwrap_or_default();
+                poller.run(input).await?
+            }
+        };
         Ok::<_, Error>(report)
     }))
     .await

@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
+use super::hot::{HotQueue, PollRequest, rounds_per_interval};
 use super::table::{ProviderMeta, Table, TableError};
 use crate::config::{Config, ProviderConfig};
 use crate::diff::is_move;
 use crate::event::{EventType, ProviderHealth, Relocated};
 use crate::model::Snapshot;
 use crate::net::HttpLimits;
+use crate::schedule::{is_hot_at, shows_open};
 use crate::sources::Platform;
 use crate::sources::{self, DEFAULT_MAX_BODY_BYTES, Fetcher, PollOutcome, Previous};
 use crate::stream::{
@@ -37,6 +39,8 @@ pub struct PollerReport {
     pub failed: usize,
     pub items_written: usize,
     pub meta_written: usize,
+    /// Providers hot after this run (re-polled every `hot_interval` through the queue).
+    pub hot: usize,
 }
 
 pub struct Poller {
@@ -52,6 +56,11 @@ pub struct Poller {
     /// Failed polls in a row that make a page `provider.unreachable` (settings).
     unreachable_after: u32,
     allow_private: bool,
+    /// Where hot rounds and pushes are queued (`None`: adaptive polling off).
+    hot_queue: Option<HotQueue>,
+    hot_interval: std::time::Duration,
+    /// Hot rounds between two scheduled runs.
+    rounds: u32,
 }
 
 /// Which shard a provider belongs to: stable across config edits that do not touch it.
@@ -76,21 +85,128 @@ impl Poller {
             keep_finished: Duration::days(keep_finished_days),
             unreachable_after: config.settings.unreachable_after,
             allow_private: config.settings.allow_private_targets,
+            hot_queue: None,
+            hot_interval: config.settings.hot_interval,
+            rounds: rounds_per_interval(config.settings.interval, config.settings.hot_interval),
         }
+    }
+
+    /// Re-polls hot providers every `hot_interval` through `queue` (see [`super::hot`]).
+    pub fn with_hot_queue(mut self, queue: HotQueue) -> Poller {
+        self.hot_queue = Some(queue);
+        self
     }
 
     pub async fn run(&self, input: ShardInput) -> Result<PollerReport, TableError> {
         let shards = input.shards.unwrap_or(1).max(1);
         let shard = input.shard.unwrap_or(0) % shards;
+        let started = Utc::now();
         let mine: Vec<&ProviderConfig> = self
             .providers
             .iter()
             .filter(|p| shard_of(&p.id, shards) == shard)
             .collect();
+        let report = self.poll_all(mine.clone()).await?;
+        info!(
+            shard,
+            shards,
+            providers = report.providers,
+            changed = report.changed,
+            unchanged = report.unchanged,
+            failed = report.failed,
+            items_written = report.items_written,
+            hot = report.hot,
+            "poll finished"
+        );
+        let first_round = PollRequest {
+            providers: self.still_hot(&mine),
+            round: 1,
+            due: started + Duration::from_std(self.hot_interval).unwrap_or_default(),
+        };
+        if self.rounds > 0 && !first_round.providers.is_empty() {
+            self.queue(&first_round).await;
+        }
+        Ok(report)
+    }
+
+    /// Queued polls: hot rounds and pushes (an SQS batch). Each provider is polled once
+    /// however many requests name it; unknown ids are ignored (a config edit may have removed
+    /// them). The rounds that are not the last queue the next for the providers still hot.
+    pub async fn run_requests(
+        &self,
+        requests: Vec<PollRequest>,
+    ) -> Result<PollerReport, TableError> {
+        let now = Utc::now();
+        let (current, stale): (Vec<PollRequest>, Vec<PollRequest>) = requests
+            .into_iter()
+            .partition(|r| !r.is_stale(now, self.hot_interval));
+        for request in &stale {
+            info!(round = request.round, due = %request.due, providers = request.providers.len(), "hot round arrived a whole hot_interval late; dropped");
+        }
+        let wanted: HashSet<&str> = current
+            .iter()
+            .flat_map(|r| r.providers.iter().map(String::as_str))
+            .collect();
+        let mine: Vec<&ProviderConfig> = self
+            .providers
+            .iter()
+            .filter(|p| wanted.contains(p.id.as_str()))
+            .collect();
+        let report = self.poll_all(mine.clone()).await?;
+        info!(
+            requests = current.len(),
+            pushes = current.iter().filter(|r| r.is_push()).count(),
+            providers = report.providers,
+            changed = report.changed,
+            failed = report.failed,
+            hot = report.hot,
+            "queued polls finished"
+        );
+        for request in &current {
+            let named: Vec<&ProviderConfig> = mine
+                .iter()
+                .copied()
+                .filter(|p| request.providers.contains(&p.id))
+                .collect();
+            if let Some(next) =
+                request.next_round(self.still_hot(&named), self.rounds, self.hot_interval)
+            {
+                self.queue(&next).await;
+            }
+        }
+        Ok(report)
+    }
+
+    /// The ids of `providers` that are hot now, by what their meta says after this run.
+    fn still_hot(&self, providers: &[&ProviderConfig]) -> Vec<String> {
+        let now = Utc::now();
+        providers
+            .iter()
+            .filter(|p| {
+                self.cached_meta(&p.id)
+                    .is_some_and(|m| is_hot_at(m.open, m.changed_at, now))
+            })
+            .map(|p| p.id.clone())
+            .collect()
+    }
+
+    /// Queues a poll request; a queue that cannot be reached costs speed, not polls (the
+    /// schedule still runs), so it is logged, not failed.
+    async fn queue(&self, request: &PollRequest) {
+        let Some(queue) = &self.hot_queue else {
+            return;
+        };
+        if let Err(err) = queue.send(request, Utc::now()).await {
+            warn!(round = request.round, providers = request.providers.len(), error = %err, "hot round not queued; these providers wait for the next scheduled run");
+        }
+    }
+
+    async fn poll_all(&self, mine: Vec<&ProviderConfig>) -> Result<PollerReport, TableError> {
         let mut report = PollerReport {
             providers: mine.len(),
             ..PollerReport::default()
         };
+        let mine_ids = mine.clone();
         let mut polls = futures::stream::iter(mine)
             .map(|provider| async move { (provider, self.poll(provider).await) })
             .buffer_unordered(self.concurrency);
@@ -109,16 +225,7 @@ impl Poller {
                 Err(PollFailure::Table(err)) => return Err(err),
             }
         }
-        info!(
-            shard,
-            shards,
-            providers = report.providers,
-            changed = report.changed,
-            unchanged = report.unchanged,
-            failed = report.failed,
-            items_written = report.items_written,
-            "poll finished"
-        );
+        report.hot = self.still_hot(&mine_ids).len();
         Ok(report)
     }
 
@@ -225,6 +332,7 @@ impl Poller {
                 .await
                 .map_err(PollFailure::Table)?;
         }
+        let open = shows_open(&snapshot);
         let first_poll = meta.is_none();
         let baseline_at = meta.as_ref().map_or(now, |m| m.baseline_at);
         let provider = config.provider(&snapshot.page.name);
@@ -285,6 +393,14 @@ impl Poller {
             failed_polls: 0,
             unreachable_since: None,
             relocated: relocation.or_else(|| meta.as_ref().and_then(|m| m.relocated.clone())),
+            open,
+            // A change written now keeps the provider hot for the cool-down (the first poll's
+            // baseline is not a change).
+            changed_at: if written > 0 && !first_poll {
+                Some(now)
+            } else {
+                meta.as_ref().and_then(|m| m.changed_at)
+            },
         };
         let meta_written = if meta.as_ref() != Some(&new_meta) {
             self.table

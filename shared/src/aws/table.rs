@@ -7,6 +7,7 @@
 //! | incident / maintenance / component | `P#<provider>` | `I#<id>` / `M#<id>` / `C#<id>` |
 //! | delivery log (destination, event) | `DLOG#<destination>` | `<event id>` |
 //! | destination marked failing (fingerprint, reason) | `DEST#<destination>` | `STATUS` |
+//! | last push that triggered a poll (debounce) | `P#<provider>` | `PUSH` |
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -65,6 +66,12 @@ pub struct ProviderMeta {
     /// config still says what it said then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relocated: Option<crate::event::Relocated>,
+    /// The page showed an open incident or a maintenance in progress at its last read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub open: bool,
+    /// When a poll last wrote a change (with `open`, whether the provider is hot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize)]
@@ -82,6 +89,9 @@ pub struct Table {
     client: aws_sdk_dynamodb::Client,
     name: String,
 }
+
+/// The sort key of a provider's push debounce item.
+const PUSH_SK: &str = "PUSH";
 
 /// Delivery log entries are kept this long (far beyond the stream's 24 h retention).
 const DELIVERY_LOG_DAYS: i64 = 30;
@@ -155,6 +165,38 @@ impl Table {
             .await
             .map_err(|e| table_error("PutItem", e))?;
         Ok(())
+    }
+
+    /// Claims the provider's next push-triggered poll: true when no push claimed one in the
+    /// last `gap` (one conditional put; the stream's filter never passes this item on).
+    pub async fn claim_push(
+        &self,
+        provider_id: &str,
+        now: DateTime<Utc>,
+        gap: std::time::Duration,
+    ) -> Result<bool, TableError> {
+        let at = now.timestamp_millis();
+        let cutoff = at - i64::try_from(gap.as_millis()).unwrap_or(i64::MAX);
+        let mut item = Table::key(provider_pk(provider_id), PUSH_SK);
+        item.insert("pushed_at".to_owned(), AttributeValue::N(at.to_string()));
+        item.insert(
+            "expires_at".to_owned(),
+            AttributeValue::N((now + Duration::days(1)).timestamp().to_string()),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR pushed_at < :cutoff")
+            .expression_attribute_values(":cutoff", AttributeValue::N(cutoff.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(table_error("PutItem", err)),
+        }
     }
 
     /// Writes a state item unless the table already holds the same content. Returns whether

@@ -52,6 +52,28 @@ pub fn ssm_references(text: &str) -> Vec<String> {
     out
 }
 
+/// The `ssm:` parameter names the providers' `intake_token`s refer to, and nothing else: all
+/// the intake function may read.
+pub fn intake_token_references(text: &str) -> Vec<String> {
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let providers = table.get("providers").and_then(|p| p.as_array());
+    let mut out: Vec<String> = Vec::new();
+    for token in providers
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("intake_token")?.as_str())
+    {
+        if let Some(name) = token.strip_prefix("ssm:").filter(|n| !n.is_empty())
+            && !out.iter().any(|n| n == name)
+        {
+            out.push(name.to_owned());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
