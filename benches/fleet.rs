@@ -3,7 +3,8 @@
 //!
 //! `cargo build --release --examples && cargo bench --bench fleet` (N = 1000), or with
 //! `FLEET_PROVIDERS=5000`. `FLEET_LATENCY_MS` (default 50) and `FLEET_CONCURRENCY` (default:
-//! the watcher's default) tune the run.
+//! the watcher's default) tune the run. `FLEET_COST_FROM="0.296,0.654"` (ms of CPU and of
+//! network wait per provider per cycle, as a run prints them) prints only the cost model.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -21,6 +22,19 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is expected.
+    if let Ok(figures) = std::env::var("FLEET_COST_FROM") {
+        let ms: Vec<f64> = figures
+            .split(',')
+            .map(|f| {
+                f.trim()
+                    .parse()
+                    .expect("FLEET_COST_FROM: two numbers, in ms")
+            })
+            .collect();
+        assert_eq!(ms.len(), 2, "FLEET_COST_FROM: CPU ms, wait ms");
+        cost_model(ms[0] / 1e3, ms[1] / 1e3);
+        return;
+    }
     let providers = env_or("FLEET_PROVIDERS", 1000) as usize;
     let latency = Duration::from_millis(env_or("FLEET_LATENCY_MS", 50));
     let concurrency = env_or(
@@ -98,9 +112,12 @@ fn main() {
 /// GB-month; stream reads by Lambda are free; SNS $0.50 per million publishes (deliveries to
 /// SQS and HTTPS not counted; e-mail $2 per 100,000); CloudWatch Logs $0.50 per GB;
 /// EventBridge schedules are free.
+const GB_SECOND: f64 = 0.000_013_333_4;
+const REQUEST: f64 = 0.20 / 1e6;
+const SQS_REQUEST: f64 = 0.40 / 1e6;
+const LOG_GB: f64 = 0.50;
+
 fn cost_model(cpu_per_provider: f64, wait_per_provider: f64) {
-    const GB_SECOND: f64 = 0.000_013_333_4;
-    const REQUEST: f64 = 0.20 / 1e6;
     println!();
     println!(
         "cost model: {:.3} ms CPU and {:.3} ms of network wait per provider per cycle (this run)",
@@ -115,26 +132,174 @@ fn cost_model(cpu_per_provider: f64, wait_per_provider: f64) {
         for (schedule, cycles) in [("1 min", 43_200.0), ("5 min", 8_640.0)] {
             let cpu = cpu_per_provider * providers;
             let wait = wait_per_provider * providers;
-            let (memory, duration, poller) = [128.0, 256.0, 512.0, 1024.0, 1769.0]
-                .into_iter()
-                .map(|mb: f64| {
-                    let duration = (cpu / (mb / 1769.0).min(1.0)).max(wait) + 0.010;
-                    let cost = cycles * (duration * mb / 1024.0 * GB_SECOND + REQUEST);
-                    (mb, duration, cost)
-                })
-                .min_by(|a, b| a.2.total_cmp(&b.2))
-                .unwrap();
-            let changes = 30.0 * providers;
-            let notifier = changes * (0.2 * 0.125 * GB_SECOND + REQUEST);
-            let dynamodb = changes * (4.0 + 2.0) * 0.625 / 1e6 + providers * 0.1 / 1024.0 * 0.25;
-            let logs = (cycles + changes) * 1024.0 / 1e9 * 0.50;
-            let sns = changes * 0.50 / 1e6;
+            let (memory, duration, poller) = cheapest_poller(cpu, wait, cycles);
+            let base = base_costs(providers, cycles, poller);
             println!(
-                "| {providers:.0} | {schedule} | {memory:.0} MB | {duration:.2} s | ${:.2} | ${dynamodb:.2} | ${:.2} | **${:.2}** |",
-                poller + notifier,
-                sns + logs,
-                poller + notifier + dynamodb + sns + logs
+                "| {providers:.0} | {schedule} | {memory:.0} MB | {duration:.2} s | ${:.2} | ${:.2} | ${:.2} | **${:.2}** |",
+                base.lambda,
+                base.dynamodb,
+                base.sns_logs,
+                base.total()
             );
         }
+    }
+    adaptive_cost_model(cpu_per_provider, wait_per_provider);
+}
+
+/// The poller's memory size, duration per run and monthly cost at the cheapest memory size.
+fn cheapest_poller(cpu: f64, wait: f64, runs: f64) -> (f64, f64, f64) {
+    [128.0, 256.0, 512.0, 1024.0, 1769.0]
+        .into_iter()
+        .map(|mb: f64| {
+            let duration = (cpu / (mb / 1769.0).min(1.0)).max(wait) + 0.010;
+            let cost = runs * (duration * mb / 1024.0 * GB_SECOND + REQUEST);
+            (mb, duration, cost)
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2))
+        .unwrap()
+}
+
+struct BaseCosts {
+    lambda: f64,
+    dynamodb: f64,
+    sns_logs: f64,
+    /// The part of `sns_logs` that does not grow with the fleet: one log line set per run.
+    schedule_logs: f64,
+}
+
+impl BaseCosts {
+    fn total(&self) -> f64 {
+        self.lambda + self.dynamodb + self.sns_logs
+    }
+}
+
+fn base_costs(providers: f64, cycles: f64, poller: f64) -> BaseCosts {
+    let changes = 30.0 * providers;
+    let notifier = changes * (0.2 * 0.125 * GB_SECOND + REQUEST);
+    let dynamodb = changes * (4.0 + 2.0) * 0.625 / 1e6 + providers * 0.1 / 1024.0 * 0.25;
+    let schedule_logs = cycles * 1024.0 / 1e9 * LOG_GB;
+    let logs = schedule_logs + changes * 1024.0 / 1e9 * LOG_GB;
+    let sns = changes * 0.50 / 1e6;
+    BaseCosts {
+        lambda: poller + notifier,
+        dynamodb,
+        sns_logs: sns + logs,
+        schedule_logs,
+    }
+}
+
+/// The three CloudWatch alarms of the template (dead letters, poller errors, notifier
+/// errors), standard resolution, $0.10 each a month.
+const ALARMS: f64 = 0.30;
+
+/// What adaptive polling and push intake add on AWS (1-minute schedule, `hot_interval` 15 s:
+/// 3 hot rounds a minute while anything is hot), from the same per-provider figures.
+///
+/// Assumptions: 3 % of providers hot all month (the target case; a real fleet is hot
+/// far less); each round is one poller invocation at 128 MB polling the hot providers (billed
+/// as a scheduled run of that many providers) plus one SQS send and one delete; Lambda's queue
+/// trigger long-polls the queue even when it is idle, counted as 5 pollers × one 20 s receive
+/// each = 648,000 receives a month whatever the fleet; pushes: every provider pushes each of
+/// its 30 monthly changes twice (vendors send several webhooks per update), each push an intake
+/// invocation of 20 ms at 128 MB, one debounce write (1 WRU) and one SQS send and delete; the
+/// polls pushes cause are billed like hot rounds of one provider. SQS $0.40 per million
+/// requests; 1 KB of logs per invocation.
+fn adaptive_cost_model(cpu_per_provider: f64, wait_per_provider: f64) {
+    println!();
+    println!(
+        "adaptive polling and push intake on AWS (1-minute schedule, 3 % hot, 3 rounds a minute):"
+    );
+    println!(
+        "| providers | hot | round duration | hot rounds (Lambda + SQS) | queue trigger idle | pushes | logs | added per month | total with the base (1 min) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for providers in [100.0_f64, 1_000.0, 5_000.0] {
+        let adaptive = adaptive_costs(providers, cpu_per_provider, wait_per_provider);
+        let (_, _, poller) = cheapest_poller(
+            cpu_per_provider * providers,
+            wait_per_provider * providers,
+            RUNS,
+        );
+        let base = base_costs(providers, RUNS, poller).total();
+        println!(
+            "| {providers:.0} | {:.0} | {:.2} s | ${:.2} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** |",
+            adaptive.hot,
+            adaptive.round_duration,
+            adaptive.rounds,
+            adaptive.idle,
+            adaptive.pushes,
+            adaptive.logs,
+            adaptive.total(),
+            base + adaptive.total()
+        );
+    }
+    deployment_cost_table(cpu_per_provider, wait_per_provider);
+}
+
+/// One-minute schedule runs a month.
+const RUNS: f64 = 43_200.0;
+
+struct AdaptiveCosts {
+    hot: f64,
+    round_duration: f64,
+    rounds: f64,
+    /// Lambda's queue trigger long-polling the idle queue: the same for any fleet.
+    idle: f64,
+    pushes: f64,
+    logs: f64,
+}
+
+impl AdaptiveCosts {
+    fn total(&self) -> f64 {
+        self.rounds + self.idle + self.pushes + self.logs
+    }
+}
+
+fn adaptive_costs(providers: f64, cpu_per_provider: f64, wait_per_provider: f64) -> AdaptiveCosts {
+    const ROUNDS: f64 = 3.0 * RUNS;
+    const IDLE_RECEIVES: f64 = 648_000.0;
+    let hot = (providers * 0.03).ceil();
+    let (_, round_duration, rounds_lambda) =
+        cheapest_poller(cpu_per_provider * hot, wait_per_provider * hot, ROUNDS);
+    let pushes_count = providers * 30.0 * 2.0;
+    let (_, _, push_poll) =
+        cheapest_poller(cpu_per_provider, wait_per_provider, pushes_count / 2.0);
+    AdaptiveCosts {
+        hot,
+        round_duration,
+        rounds: rounds_lambda + ROUNDS * 2.0 * SQS_REQUEST,
+        idle: IDLE_RECEIVES * SQS_REQUEST,
+        pushes: pushes_count * (0.020 * 0.125 * GB_SECOND + REQUEST + 0.625 / 1e6)
+            + pushes_count / 2.0 * 2.0 * SQS_REQUEST
+            + push_poll,
+        logs: (ROUNDS + pushes_count * 1.5) * 1024.0 / 1e9 * LOG_GB,
+    }
+}
+
+/// README's cost table: the whole stack as deployed (1-minute schedule, adaptive polling on),
+/// what grows with the fleet apart from what does not.
+fn deployment_cost_table(cpu_per_provider: f64, wait_per_provider: f64) {
+    println!();
+    println!(
+        "the deployed stack (1-minute schedule, adaptive polling and push intake on, 3 % hot):"
+    );
+    println!(
+        "| providers | grows with the fleet: polls, writes, events, hot rounds, pushes | fixed: 3 alarms, one log set per run, idle queue trigger | total per month |"
+    );
+    println!("|---|---|---|---|");
+    for providers in [20.0_f64, 200.0, 1_000.0, 5_000.0] {
+        let (_, _, poller) = cheapest_poller(
+            cpu_per_provider * providers,
+            wait_per_provider * providers,
+            RUNS,
+        );
+        let base = base_costs(providers, RUNS, poller);
+        let adaptive = adaptive_costs(providers, cpu_per_provider, wait_per_provider);
+        let fixed = ALARMS + base.schedule_logs + adaptive.idle;
+        let grows = base.total() - base.schedule_logs + adaptive.total() - adaptive.idle;
+        println!(
+            "| {providers:.0} | ${grows:.2} | ${fixed:.2} | **${:.2}** |",
+            grows + fixed
+        );
     }
 }

@@ -2,10 +2,14 @@
 //!
 //! A provider is **hot** while its page shows an open incident or a maintenance in progress,
 //! or changed in the last [`COOL_DOWN`]; hot providers are polled every `hot_interval`, the
-//! others every `interval`. Each next poll is put a random 0–20 % later than its interval, so
-//! polls spread over time instead of bunching at a cycle's start, and never come sooner than
-//! the interval (at most one request per document per interval to a vendor). A vendor's
-//! `Retry-After` pushes the next poll back until then.
+//! others every `interval`. The first round reads every page at once (a start, as before);
+//! each provider's second poll then comes at a random point of the interval's last three
+//! quarters (never sooner than `hot_interval`), which spreads the fleet's polls evenly over the
+//! interval for good, and every later poll comes a full interval after the last, plus a random
+//! 0–5 % so providers never fall back into step. So a change on a quiet page waits at most
+//! about one interval (not 1.2, as with a wider jitter), and a quiet page gets no more requests
+//! than one per interval (bar the one sooner second poll). A vendor's `Retry-After` pushes the
+//! next poll back until then.
 //!
 //! A **push** (a vendor's webhook to `/intake/<id>`) asks for a poll now. It never carries
 //! data in; it only moves the next poll earlier, at most once per [`PUSH_GAP`] per provider: a
@@ -23,7 +27,10 @@ pub const COOL_DOWN: Duration = Duration::from_secs(30 * 60);
 /// The least time between two polls a push triggers for one provider.
 pub const PUSH_GAP: Duration = Duration::from_secs(10);
 /// The largest share of an interval a next poll is put later by, at random.
-const JITTER: f64 = 0.2;
+const JITTER: f64 = 0.05;
+/// The soonest a provider's second poll comes, as a share of the interval: the first poll
+/// after a start is spread over the interval's last three quarters.
+const SPREAD_FROM: f64 = 0.25;
 
 /// Whether a page shows an open incident or a maintenance in progress (a hot provider).
 pub fn shows_open(snapshot: &crate::model::Snapshot) -> bool {
@@ -66,6 +73,8 @@ struct Slot {
     push_waiting: bool,
     /// The vendor's `Retry-After`: no poll before then, pushed or not.
     not_before: Option<Instant>,
+    /// Polled in step with the others so far (the first round): the next poll is spread.
+    in_step: bool,
 }
 
 /// How a poll ended, for the next one's time.
@@ -107,6 +116,7 @@ impl Schedule {
             .map(|(id, open)| {
                 let slot = Slot {
                     due: Some(now),
+                    in_step: true,
                     open,
                     ..Slot::default()
                 };
@@ -146,7 +156,8 @@ impl Schedule {
     }
 
     /// Records a finished poll and sets the provider's next one; `jitter` in `[0, 1)` says how
-    /// far into the 0–20 % spread it goes.
+    /// far into the spread it goes (0: a full interval; after the first round, towards a
+    /// quarter of it; later, towards 5 % more).
     pub fn finished(&mut self, id: &str, now: Instant, how: Finished, jitter: f64) {
         let cadence = self.cadence;
         let Some(slot) = self.slots.get_mut(id) else {
@@ -162,12 +173,19 @@ impl Schedule {
         if let Some(wait) = how.retry_after {
             slot.not_before = Some(now + wait);
         }
-        let interval = if is_hot(slot, now) {
-            cadence.hot_interval
+        let jitter = jitter.clamp(0.0, 1.0);
+        let wait = if is_hot(slot, now) {
+            cadence.hot_interval.mul_f64(1.0 + JITTER * jitter)
+        } else if std::mem::take(&mut slot.in_step) {
+            cadence
+                .interval
+                .mul_f64(1.0 - (1.0 - SPREAD_FROM) * jitter)
+                .max(cadence.hot_interval)
         } else {
-            cadence.interval
+            cadence.interval.mul_f64(1.0 + JITTER * jitter)
         };
-        let mut due = now + interval.mul_f64(1.0 + JITTER * jitter.clamp(0.0, 1.0));
+        slot.in_step = false;
+        let mut due = now + wait;
         if std::mem::take(&mut slot.push_waiting) {
             let again = push_time(slot, now);
             slot.last_push_poll = Some(again);
@@ -283,15 +301,29 @@ mod tests {
     }
 
     #[test]
-    fn jitter_only_ever_delays_and_by_at_most_a_fifth() {
+    fn the_second_poll_spreads_the_fleet_and_later_ones_keep_the_interval() {
         let t0 = Instant::now();
         let mut s = schedule(t0);
         s.take_due(t0);
-        s.finished("quiet", t0, Finished::default(), 0.999);
-        let due = s.next_due().unwrap();
+        // Hot: its hot interval, at most 5 % more.
         s.finished("burning", t0, Finished::default(), 0.5);
-        assert_eq!(s.next_due(), Some(t0 + secs(15).mul_f64(1.1)));
-        assert!(due >= t0 + secs(60) && due < t0 + secs(72));
+        // After the first round a quiet provider's next poll is spread over the interval's
+        // last three quarters: here near its start (60 s × (1 − 0.75 × 0.999) ≈ 15.05 s).
+        s.finished("quiet", t0, Finished::default(), 0.999);
+        assert!(s.take_due(t0 + secs(15)).is_empty());
+        assert_eq!(s.take_due(t0 + secs(16)), ["quiet", "burning"]);
+        // From then on: a full interval, at most 5 % more.
+        let mut t = t0 + secs(16);
+        s.finished("quiet", t, Finished::default(), 0.999);
+        assert!(s.take_due(t + secs(62)).is_empty());
+        assert_eq!(s.take_due(t + secs(63)), ["quiet"]);
+        t += secs(63);
+        for _ in 0..10 {
+            s.finished("quiet", t, Finished::default(), 0.0);
+            assert!(s.take_due(t + secs(59)).is_empty(), "never sooner");
+            t += secs(60);
+            assert_eq!(s.take_due(t), ["quiet"]);
+        }
     }
 
     #[test]

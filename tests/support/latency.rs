@@ -138,7 +138,7 @@ impl LatencyOptions {
         }
     }
 
-    /// The longest a quiet page waits for its next poll (interval + 20 % jitter), plus the
+    /// The longest a quiet page waits for its next poll (interval + 5 % jitter, with room), plus the
     /// poll and delivery: postings stop this long before the run ends.
     fn settle(&self) -> Duration {
         self.interval.mul_f64(1.2) + Duration::from_secs(1)
