@@ -10,8 +10,8 @@
 //!    latency is the server's own: the first `/` (which builds the board), then p50/p95/max
 //!    over `DASHBOARD_REQUESTS` (default 50) requests of each path, uncompressed and gzipped;
 //! 2. cycling (`interval = "1s"`): steady cycles alternately without and with 50 requests per
-//!    second on `/`, each cycle's duration read from the watcher's "cycle finished" log line,
-//!    and the watcher's peak RSS (VmHWM) after them.
+//!    second on `/`, a cycle being the rounds that polled every provider once (from the
+//!    watcher's "round finished" log lines), and the watcher's peak RSS (VmHWM) after them.
 //!
 //! `cargo build --release -p statusrelay && cargo bench --bench dashboard`.
 
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use statusrelay_core::sources::statuspage::{INCIDENTS, MAINTENANCES, SUMMARY};
 use support::fixture::Page;
-use support::{Documents, Fault, StatusServer, Workspace, binary};
+use support::{Documents, Fault, StatusServer, Workspace};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
@@ -207,7 +207,9 @@ fn advance(server: &StatusServer, variants: &[Variant], providers: usize, stage:
     }
 }
 
-/// One "cycle finished" line of the watcher's log.
+/// A cycle: the watcher's rounds (its "round finished" log lines) that together polled every
+/// provider once. `run` polls each provider on its own schedule, so after the first round (all
+/// providers at once) a cycle is several rounds; its time is the wall time they took.
 #[derive(Debug, Clone, Copy)]
 struct Cycle {
     elapsed: Duration,
@@ -226,21 +228,8 @@ impl Watcher {
     /// Starts the watcher; after each cycle the incident pages post their next update, so
     /// that every steady cycle has the same share of changed pages.
     async fn start(fleet: &Fleet, config: &Path, first_stage: usize) -> Watcher {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = tokio::process::Command::new(binary())
-            .args(["--log-format", "json", "run", "--config"])
-            .arg(config)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("STATUSRELAY_LOG", "warn,statusrelay_core::watcher=info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
+        let port = support::free_port();
+        let mut child = support::spawn_listening_watcher(config, port);
         let stderr = child.stderr.take().unwrap();
         let (sender, cycles) = mpsc::unbounded_channel();
         let (server, variants, providers) = (
@@ -251,24 +240,45 @@ impl Watcher {
         tokio::spawn(async move {
             let mut lines = tokio::io::BufReader::new(stderr).lines();
             let mut stage = first_stage;
+            let mut polled = 0;
+            let mut since: Option<Instant> = None;
+            let mut cycle = Cycle {
+                elapsed: Duration::ZERO,
+                changed: 0,
+                failed: 0,
+            };
             while let Ok(Some(line)) = lines.next_line().await {
                 let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
-                if entry["message"] != "cycle finished" {
+                if entry["message"] != "round finished" {
                     continue;
                 }
+                let field = |name: &str| entry[name].as_u64().unwrap_or_default();
+                polled += field("providers") as usize;
+                cycle.changed += field("changed");
+                cycle.failed += field("failed");
+                if polled < providers {
+                    continue;
+                }
+                // The first cycle is the first round (it polls everyone); later ones run from
+                // the end of the previous cycle.
+                cycle.elapsed = match since {
+                    Some(at) => at.elapsed(),
+                    None => Duration::from_millis(field("elapsed_ms")),
+                };
+                since = Some(Instant::now());
+                polled = 0;
                 stage += 1;
                 advance(&server, &variants, providers, stage);
-                let field = |name: &str| entry[name].as_u64().unwrap_or_default();
-                let cycle = Cycle {
-                    elapsed: Duration::from_millis(field("elapsed_ms")),
-                    changed: field("changed"),
-                    failed: field("failed"),
-                };
                 if sender.send(cycle).is_err() {
                     break;
                 }
+                cycle = Cycle {
+                    elapsed: Duration::ZERO,
+                    changed: 0,
+                    failed: 0,
+                };
             }
         });
         let base = format!("http://127.0.0.1:{port}");

@@ -159,13 +159,13 @@ fn print_costs(reports: &[ModeReport]) {
     );
     println!("|---|---|---|---|---|");
     for report in reports {
-        let (quiet_requests, quiet_polls) = report.per_hour(report.quiet);
-        let (hot_requests, hot_polls) = report.per_hour(report.hot);
+        let (quiet_requests, quiet_polls) = report.quiet.per_hour();
+        let (hot_requests, hot_polls) = report.hot.per_hour();
         println!(
             "| {} | {quiet_requests:.1} / {quiet_polls:.1} ({} pages) | {hot_requests:.1} / {hot_polls:.1} ({} pages) | {} in {} | {:.1} % |",
             report.mode.name(),
-            report.quiet.0,
-            report.hot.0,
+            report.quiet.providers,
+            report.hot.providers,
             secs(report.cpu),
             secs(report.measured),
             100.0 * report.cpu.as_secs_f64() / report.measured.as_secs_f64(),
@@ -229,19 +229,19 @@ fn print_targets(reports: &[ModeReport], scale: u32) {
         );
     }
     if let Some(fixed) = find(Mode::Fixed) {
-        let (fixed_requests, _) = fixed.per_hour(fixed.quiet);
+        let (fixed_requests, _) = fixed.quiet.per_hour();
         for report in [find(Mode::Adaptive), find(Mode::Push)]
             .into_iter()
             .flatten()
         {
-            let (requests, _) = report.per_hour(report.quiet);
+            let (requests, _) = report.quiet.per_hour();
             println!(
                 "- {}: requests per quiet provider per hour {requests:.1} ≤ fixed {fixed_requests:.1}: {}",
                 report.mode.name(),
                 verdict(requests <= fixed_requests * 1.02)
             );
             println!(
-                "  (a 2 % margin: the window catches each page 4 or 5 times, by the phase of its polls"
+                "  (rates from the mean gap between a page's polls; 2 % margin for the random 0–5 % added to each)"
             );
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::Message;
 use serde_json::{Value, json};
-use support::aws_cloud::{Cloud, Functions, TABLE};
+use support::aws_cloud::{Cloud, Functions, TABLE, start_functions_with};
 use support::fixture::{Page, epoch};
 use support::lambda::{Function, RuntimeApi};
 use support::*;
@@ -36,26 +36,14 @@ async fn start(cloud: &Cloud, config: &std::path::Path) -> Adaptive {
         .queue_url()
         .unwrap()
         .to_owned();
-    cloud.put_config(config).await;
+    let queue_env = [("HOT_QUEUE_URL".to_owned(), queue_url.clone())];
+    let functions = start_functions_with(cloud, config, &queue_env).await;
     let mut env = cloud.function_env(&cloud.moto.endpoint);
-    env.push(("HOT_QUEUE_URL".into(), queue_url.clone()));
-    let poller_api = RuntimeApi::start().await;
-    let poller = Function::spawn("statusrelay-poller", &poller_api, &env);
-    let notifier_api = RuntimeApi::start().await;
-    let notifier = Function::spawn(
-        "statusrelay-notifier",
-        &notifier_api,
-        &cloud.notifier_env(&cloud.moto.endpoint),
-    );
+    env.extend_from_slice(&queue_env);
     let intake_api = RuntimeApi::start().await;
     let intake = Function::spawn("statusrelay-intake", &intake_api, &env);
     Adaptive {
-        functions: Functions {
-            poller_api,
-            notifier_api,
-            poller,
-            notifier,
-        },
+        functions,
         intake_api,
         _intake: intake,
         queue_url,

@@ -46,8 +46,8 @@ async fn adaptive_polling_delivers_every_posted_change_once() {
     assert_exact(&report);
     // Hot pages are read on the hot interval, quiet ones on the interval: hot pages get more
     // polls per hour than quiet ones.
-    let (_, quiet_polls) = report.per_hour(report.quiet);
-    let (_, hot_polls) = report.per_hour(report.hot);
+    let (_, quiet_polls) = report.quiet.per_hour();
+    let (_, hot_polls) = report.hot.per_hour();
     assert!(
         hot_polls > quiet_polls * 1.5,
         "hot pages polled more often: {hot_polls:.0} vs {quiet_polls:.0} per hour"

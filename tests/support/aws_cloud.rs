@@ -293,13 +293,20 @@ impl Cloud {
 
 /// Both functions, cold, pointed at the emulator, with `config` in SSM.
 pub async fn start_functions(cloud: &Cloud, config: &std::path::Path) -> Functions {
+    start_functions_with(cloud, config, &[]).await
+}
+
+/// As [`start_functions`], the poller with `poller_env` added to the template's environment.
+pub async fn start_functions_with(
+    cloud: &Cloud,
+    config: &std::path::Path,
+    poller_env: &[(String, String)],
+) -> Functions {
     cloud.put_config(config).await;
     let poller_api = RuntimeApi::start().await;
-    let poller = Function::spawn(
-        "statusrelay-poller",
-        &poller_api,
-        &cloud.function_env(&cloud.moto.endpoint),
-    );
+    let mut env = cloud.function_env(&cloud.moto.endpoint);
+    env.extend_from_slice(poller_env);
+    let poller = Function::spawn("statusrelay-poller", &poller_api, &env);
     let notifier_api = RuntimeApi::start().await;
     let notifier = Function::spawn(
         "statusrelay-notifier",

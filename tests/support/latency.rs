@@ -24,7 +24,7 @@ use chrono::Utc;
 use tokio::io::AsyncBufReadExt;
 
 use super::fixture::Page;
-use super::{StatusServer, WebhookReceiver, Workspace, binary};
+use super::{StatusServer, WebhookReceiver, Workspace};
 
 /// How the watcher is configured in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,23 +364,41 @@ pub struct ModeReport {
     pub unexpected: Vec<String>,
     /// Pushes the intake did not accept (push mode).
     pub pushes_refused: usize,
-    /// Seconds of the measured run (requests and CPU are over this).
+    /// Seconds of the measured run (CPU is over this).
     pub measured: Duration,
-    /// (providers, requests, polls) over the measured run, by role.
-    pub quiet: (usize, usize, usize),
-    pub hot: (usize, usize, usize),
+    /// What the pages of each role were asked during the measured run.
+    pub quiet: Load,
+    pub hot: Load,
     /// The watcher's user + system CPU over the measured run.
     pub cpu: Duration,
 }
 
-impl ModeReport {
-    /// Requests (all documents) and polls (summaries) per provider per hour.
-    pub fn per_hour(&self, (providers, requests, polls): (usize, usize, usize)) -> (f64, f64) {
-        let hours = self.measured.as_secs_f64() / 3600.0;
-        let each = |n: usize| n as f64 / providers.max(1) as f64 / hours;
-        (each(requests), each(polls))
-    }
+/// The requests a group of pages (quiet or hot) received during the measured run.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub providers: usize,
+    pub requests: usize,
+    pub polls: usize,
+    /// The mean time between two polls of one page: the polling rate, whatever the phase of
+    /// the polls within the run (counting polls in a four-minute window would say 3 or 4 for
+    /// the same rate, by where the window falls).
+    pub mean_gap: Option<Duration>,
+}
 
+impl Load {
+    /// Requests (all documents) and polls (summaries) per provider per hour, from the mean
+    /// gap between polls and the documents each poll read.
+    pub fn per_hour(&self) -> (f64, f64) {
+        let Some(gap) = self.mean_gap.filter(|g| !g.is_zero()) else {
+            return (0.0, 0.0);
+        };
+        let polls = 3600.0 / gap.as_secs_f64();
+        let documents = self.requests as f64 / self.polls.max(1) as f64;
+        (polls * documents, polls)
+    }
+}
+
+impl ModeReport {
     pub fn missing(&self) -> usize {
         self.postings
             .iter()
@@ -488,21 +506,8 @@ pub async fn run_mode(options: LatencyOptions, mode: Mode) -> ModeReport {
         &hook.url(),
         &work.path("latency.db"),
     ));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(binary())
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(&config_path)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("STATUSRELAY_LOG", "warn,statusrelay_core::watcher=info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let port = super::free_port();
+    let mut child = super::spawn_listening_watcher(&config_path, port);
     let pid = child.id().unwrap();
     // The log is read to the end (a full pipe would stall the watcher); the first round over
     // every provider ends the warm-up.
@@ -605,11 +610,15 @@ pub async fn run_mode(options: LatencyOptions, mode: Mode) -> ModeReport {
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
 
-    // When each page was first read after each posting.
+    // When each page was first read after each posting, and when it was polled.
     let mut served: HashMap<String, Vec<Instant>> = HashMap::new();
+    let mut polled: HashMap<String, Vec<Instant>> = HashMap::new();
     for (path, at) in server.take_serving_log() {
         let slug = path.trim_start_matches('/').split('/').next().unwrap_or("");
         served.entry(slug.to_owned()).or_default().push(at);
+        if path.ends_with(super::SUMMARY) && at <= started + options.run {
+            polled.entry(slug.to_owned()).or_default().push(at);
+        }
     }
     for posting in &mut postings {
         posting.read = served
@@ -655,7 +664,19 @@ pub async fn run_mode(options: LatencyOptions, mode: Mode) -> ModeReport {
                 }
             }
         }
-        (providers, requests, polls)
+        let gaps: Vec<Duration> = (0..options.providers)
+            .filter(|i| role_of(*i) == role)
+            .filter_map(|i| polled.get(&format!("p{i}")))
+            .flat_map(|times| times.windows(2).map(|w| w[1].duration_since(w[0])))
+            .collect();
+        let mean_gap = (!gaps.is_empty())
+            .then(|| gaps.iter().sum::<Duration>() / u32::try_from(gaps.len()).unwrap_or(u32::MAX));
+        Load {
+            providers,
+            requests,
+            polls,
+            mean_gap,
+        }
     };
     let pushes_refused = *pushes_refused.lock().unwrap();
     ModeReport {

@@ -469,6 +469,22 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `statusrelay run --config <config> --listen 127.0.0.1:<port>` with JSON logs on stderr
+/// (piped, for the caller to read: warnings, and the watcher's own info lines such as
+/// "round finished"), killed when dropped. For the benchmarks that watch and serve at once.
+pub fn spawn_listening_watcher(config: &std::path::Path, port: u16) -> tokio::process::Child {
+    tokio::process::Command::new(binary())
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(config)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("STATUSRELAY_LOG", "warn,statusrelay_core::watcher=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_statusrelay")
 }

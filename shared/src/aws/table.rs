@@ -47,6 +47,17 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
         .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
+/// A conditional PutItem's outcome: written (true), condition not met (false), or an error.
+fn put_outcome<O, R: std::fmt::Debug>(
+    result: Result<O, SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>>,
+) -> Result<bool, TableError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if is_condition_failure(&err) => Ok(false),
+        Err(err) => Err(table_error("PutItem", err)),
+    }
+}
+
 /// Per-provider bookkeeping of the poller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProviderMeta {
@@ -192,11 +203,7 @@ impl Table {
             .expression_attribute_values(":cutoff", AttributeValue::N(cutoff.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(table_error("PutItem", err)),
-        }
+        put_outcome(result)
     }
 
     /// Writes a state item unless the table already holds the same content. Returns whether
@@ -212,11 +219,7 @@ impl Table {
             .expression_attribute_values(":hash", AttributeValue::S(item.content_hash.clone()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(table_error("PutItem", err)),
-        }
+        put_outcome(result)
     }
 
     /// Whether (route, event) already has a final outcome (sent or dead-lettered).
