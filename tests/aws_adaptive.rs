@@ -55,28 +55,8 @@ impl Adaptive {
     /// once the invocation succeeds.
     async fn receive(&self, cloud: &Cloud, wait: Duration) -> Vec<Message> {
         let deadline = std::time::Instant::now() + wait;
-        let mut messages = Vec::new();
         loop {
-            let output = cloud
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            for message in output.messages() {
-                cloud
-                    .sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-                messages.push(message.clone());
-            }
+            let messages = cloud.receive_and_delete(&self.queue_url, 1).await;
             if !messages.is_empty() || std::time::Instant::now() >= deadline {
                 return messages;
             }

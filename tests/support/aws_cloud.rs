@@ -176,15 +176,7 @@ impl Cloud {
     pub async fn queue_types(&self) -> Vec<String> {
         let mut types = Vec::new();
         loop {
-            let output = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = output.messages();
+            let messages = self.receive_and_delete(&self.queue_url, 0).await;
             if messages.is_empty() {
                 break;
             }
@@ -192,16 +184,37 @@ impl Cloud {
                 let body: Value = serde_json::from_str(message.body().unwrap())
                     .expect("raw delivery of the event JSON");
                 types.push(body["type"].as_str().unwrap().to_owned());
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
             }
         }
         types
+    }
+
+    /// One receive of up to 10 messages (waiting up to `wait_seconds` for one), each deleted
+    /// as Lambda's queue trigger deletes what an invocation handled.
+    pub async fn receive_and_delete(
+        &self,
+        queue_url: &str,
+        wait_seconds: i32,
+    ) -> Vec<aws_sdk_sqs::types::Message> {
+        let output = self
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_seconds)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages() {
+            self.sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        output.messages().to_vec()
     }
 
     pub async fn item_count(&self) -> i32 {

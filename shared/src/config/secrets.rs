@@ -125,4 +125,51 @@ mod tests {
             "Debug must not show secrets: {debug}"
         );
     }
+
+    /// The intake function may read the intake tokens and nothing else: the names it fetches
+    /// are those of `intake_token`s only, and its parse resolves them without the routes'
+    /// secrets (which it cannot read).
+    #[test]
+    fn the_intake_scope_reads_only_intake_tokens() {
+        let text = "[[providers]]\nid = \"stripe\"\nurl = \"https://status.stripe.com\"\nintake_token = \"ssm:/statusrelay/secrets/intake/stripe\"\n\n\
+                    [[providers]]\nid = \"github\"\nurl = \"https://www.githubstatus.com\"\nintake_token = \"literal-intake-token-0001\"\n\n\
+                    [[providers]]\nid = \"slack\"\nurl = \"https://slack-status.com\"\n\n\
+                    [[routes]]\nname = \"pd\"\nchannel = \"pagerduty\"\nrouting_key = \"ssm:/statusrelay/secrets/pd\"\n";
+        assert_eq!(
+            intake_token_references(text),
+            ["/statusrelay/secrets/intake/stripe"]
+        );
+        assert_eq!(
+            ssm_references(text).len(),
+            2,
+            "the full scope would read both"
+        );
+        let mut secrets = Secrets::default();
+        secrets.ssm.insert(
+            "/statusrelay/secrets/intake/stripe".into(),
+            "stripe-intake-token-from-ssm".into(),
+        );
+        let config = Config::parse_intake(Path::new("x.toml"), text, &secrets).unwrap();
+        let token = |id: &str| {
+            config
+                .providers
+                .iter()
+                .find(|p| p.id == id)
+                .and_then(|p| p.intake_token.clone())
+        };
+        assert_eq!(
+            token("stripe").as_deref(),
+            Some("stripe-intake-token-from-ssm")
+        );
+        assert_eq!(
+            token("github").as_deref(),
+            Some("literal-intake-token-0001")
+        );
+        assert_eq!(token("slack"), None);
+        assert!(config.routes.is_empty(), "routes are not read");
+        // The poller's scope resolves no token at all.
+        let poller = Config::parse_providers(Path::new("x.toml"), text).unwrap();
+        assert!(poller.providers.iter().all(|p| p.intake_token.is_none()));
+        assert!(intake_token_references("not toml [").is_empty());
+    }
 }
