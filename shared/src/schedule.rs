@@ -48,11 +48,15 @@ pub fn is_hot_at(
     last_change: Option<chrono::DateTime<chrono::Utc>>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> bool {
-    open || last_change.is_some_and(|at| {
-        now.signed_duration_since(at)
-            .to_std()
-            .map_or(true, |ago| ago < COOL_DOWN)
-    })
+    // A change stamped after `now` (clocks of two containers) counts as just now.
+    let since_change =
+        last_change.map(|at| now.signed_duration_since(at).to_std().unwrap_or_default());
+    hot(open, since_change)
+}
+
+/// The hot rule itself: open records, or a change less than [`COOL_DOWN`] ago.
+fn hot(open: bool, since_change: Option<Duration>) -> bool {
+    open || since_change.is_some_and(|ago| ago < COOL_DOWN)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,9 +178,10 @@ impl Schedule {
             slot.not_before = Some(now + wait);
         }
         let jitter = jitter.clamp(0.0, 1.0);
+        let in_step = std::mem::take(&mut slot.in_step);
         let wait = if is_hot(slot, now) {
             cadence.hot_interval.mul_f64(1.0 + JITTER * jitter)
-        } else if std::mem::take(&mut slot.in_step) {
+        } else if in_step {
             cadence
                 .interval
                 .mul_f64(1.0 - (1.0 - SPREAD_FROM) * jitter)
@@ -184,7 +189,6 @@ impl Schedule {
         } else {
             cadence.interval.mul_f64(1.0 + JITTER * jitter)
         };
-        slot.in_step = false;
         let mut due = now + wait;
         if std::mem::take(&mut slot.push_waiting) {
             let again = push_time(slot, now);
@@ -228,10 +232,10 @@ impl Schedule {
 }
 
 fn is_hot(slot: &Slot, now: Instant) -> bool {
-    slot.open
-        || slot
-            .last_change
-            .is_some_and(|at| now.saturating_duration_since(at) < COOL_DOWN)
+    hot(
+        slot.open,
+        slot.last_change.map(|at| now.saturating_duration_since(at)),
+    )
 }
 
 /// The earliest a push may have its poll: now, but not within [`PUSH_GAP`] of the last

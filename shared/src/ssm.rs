@@ -39,10 +39,9 @@ pub async fn load_config(
     match scope {
         Scope::Providers => Config::parse_providers(Path::new(source), &text),
         Scope::Intake => {
-            let names = intake_token_references(&text);
-            let secrets = Secrets {
-                ssm: fetch(ssm, &names).await.map_err(failure)?,
-            };
+            let secrets = fetch_named(&intake_token_references(&text), ssm)
+                .await
+                .map_err(failure)?;
             Config::parse_intake(Path::new(source), &text, &secrets)
         }
         Scope::Everything => {
@@ -55,12 +54,16 @@ pub async fn load_config(
 /// Fetches every `ssm:` reference in a config's text. Missing parameters are left out, so
 /// the parser reports them at their position.
 pub async fn fetch_references(text: &str, ssm: &aws_sdk_ssm::Client) -> Result<Secrets, String> {
-    let names = ssm_references(text);
+    fetch_named(&ssm_references(text), ssm).await
+}
+
+/// The secrets behind `names` (none fetched when there are none).
+async fn fetch_named(names: &[String], ssm: &aws_sdk_ssm::Client) -> Result<Secrets, String> {
     if names.is_empty() {
         return Ok(Secrets::default());
     }
     Ok(Secrets {
-        ssm: fetch(ssm, &names).await?,
+        ssm: fetch(ssm, names).await?,
     })
 }
 

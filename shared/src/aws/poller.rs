@@ -106,7 +106,7 @@ impl Poller {
             .iter()
             .filter(|p| shard_of(&p.id, shards) == shard)
             .collect();
-        let report = self.poll_all(mine.clone()).await?;
+        let (report, hot) = self.poll_all(&mine).await?;
         info!(
             shard,
             shards,
@@ -118,12 +118,12 @@ impl Poller {
             hot = report.hot,
             "poll finished"
         );
-        let first_round = PollRequest {
-            providers: self.still_hot(&mine),
-            round: 1,
-            due: started + Duration::from_std(self.hot_interval).unwrap_or_default(),
-        };
-        if self.rounds > 0 && !first_round.providers.is_empty() {
+        if self.rounds > 0 && !hot.is_empty() {
+            let first_round = PollRequest {
+                providers: hot,
+                round: 1,
+                due: started + Duration::from_std(self.hot_interval).unwrap_or_default(),
+            };
             self.queue(&first_round).await;
         }
         Ok(report)
@@ -152,7 +152,8 @@ impl Poller {
             .iter()
             .filter(|p| wanted.contains(p.id.as_str()))
             .collect();
-        let report = self.poll_all(mine.clone()).await?;
+        let (report, hot) = self.poll_all(&mine).await?;
+        let hot: HashSet<String> = hot.into_iter().collect();
         info!(
             requests = current.len(),
             pushes = current.iter().filter(|r| r.is_push()).count(),
@@ -163,27 +164,29 @@ impl Poller {
             "queued polls finished"
         );
         for request in &current {
-            let named: Vec<&ProviderConfig> = mine
+            let still_hot: Vec<String> = request
+                .providers
                 .iter()
-                .copied()
-                .filter(|p| request.providers.contains(&p.id))
+                .filter(|id| hot.contains(*id))
+                .cloned()
                 .collect();
-            if let Some(next) =
-                request.next_round(self.still_hot(&named), self.rounds, self.hot_interval)
-            {
+            if let Some(next) = request.next_round(still_hot, self.rounds, self.hot_interval) {
                 self.queue(&next).await;
             }
         }
         Ok(report)
     }
 
-    /// The ids of `providers` that are hot now, by what their meta says after this run.
-    fn still_hot(&self, providers: &[&ProviderConfig]) -> Vec<String> {
+    /// The ids of `providers` that are hot now, by what their cached meta says after this run
+    /// (read in place: a meta holds every item's hash, too much to copy for two fields).
+    fn hot_now(&self, providers: &[&ProviderConfig]) -> Vec<String> {
         let now = Utc::now();
+        let cache = self.meta_cache.lock().unwrap_or_else(|p| p.into_inner());
         providers
             .iter()
             .filter(|p| {
-                self.cached_meta(&p.id)
+                cache
+                    .get(provider_pk(&p.id).as_str())
                     .is_some_and(|m| is_hot_at(m.open, m.changed_at, now))
             })
             .map(|p| p.id.clone())
@@ -201,13 +204,16 @@ impl Poller {
         }
     }
 
-    async fn poll_all(&self, mine: Vec<&ProviderConfig>) -> Result<PollerReport, TableError> {
+    /// Polls `mine`: the report, and which of them are hot after it.
+    async fn poll_all(
+        &self,
+        mine: &[&ProviderConfig],
+    ) -> Result<(PollerReport, Vec<String>), TableError> {
         let mut report = PollerReport {
             providers: mine.len(),
             ..PollerReport::default()
         };
-        let mine_ids = mine.clone();
-        let mut polls = futures::stream::iter(mine)
+        let mut polls = futures::stream::iter(mine.iter().copied())
             .map(|provider| async move { (provider, self.poll(provider).await) })
             .buffer_unordered(self.concurrency);
         while let Some((provider, result)) = polls.next().await {
@@ -225,8 +231,9 @@ impl Poller {
                 Err(PollFailure::Table(err)) => return Err(err),
             }
         }
-        report.hot = self.still_hot(&mine_ids).len();
-        Ok(report)
+        let hot = self.hot_now(mine);
+        report.hot = hot.len();
+        Ok((report, hot))
     }
 
     /// `None` when nothing changed; otherwise (items written, meta written).
