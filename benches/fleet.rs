@@ -35,17 +35,53 @@ fn main() {
         cost_model(ms[0] / 1e3, ms[1] / 1e3);
         return;
     }
-    let providers = env_or("FLEET_PROVIDERS", 1000) as usize;
     let latency = Duration::from_millis(env_or("FLEET_LATENCY_MS", 50));
     let concurrency = env_or(
         "FLEET_CONCURRENCY",
         statusrelay_core::config::DEFAULT_CONCURRENCY as u64,
     ) as usize;
+    let full_size = std::env::var("FLEET_PAGES").as_deref() == Ok("full");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let options = FleetOptions::new(providers, latency, concurrency);
+    // FLEET_GROWTH=1000,5000,...: one fleet per size, a row each, and the figures as CSV for
+    // the growth plot (scripts/plot-growth.py); no cost model.
+    if let Ok(sizes) = std::env::var("FLEET_GROWTH") {
+        let sizes: Vec<usize> = sizes
+            .split(',')
+            .map(|n| n.trim().parse().expect("FLEET_GROWTH: provider counts"))
+            .collect();
+        let csv_path = std::env::var("FLEET_GROWTH_CSV")
+            .unwrap_or_else(|_| "target/fleet-growth.csv".to_owned());
+        let mut csv = String::from(
+            "providers,cycle,wall_s,cpu_s,rss_mib,floor_wall_s,floor_cpu_s,floor_rss_mib\n",
+        );
+        print_header();
+        for providers in sizes {
+            let mut options = FleetOptions::new(providers, latency, concurrency);
+            options.full_size = full_size;
+            let report = runtime.block_on(run_fleet(options));
+            print_rows(&report);
+            for (name, c) in [("cold", &report.cold), ("steady", &report.steady)] {
+                csv.push_str(&format!(
+                    "{providers},{name},{:.3},{:.3},{:.1},{:.3},{:.3},{:.1}\n",
+                    c.cycle.wall.as_secs_f64(),
+                    c.cycle.cpu.as_secs_f64(),
+                    c.cycle.max_rss_kib as f64 / 1024.0,
+                    c.floor.wall.as_secs_f64(),
+                    c.floor.cpu.as_secs_f64(),
+                    c.floor.max_rss_kib as f64 / 1024.0,
+                ));
+            }
+        }
+        std::fs::write(&csv_path, csv).unwrap();
+        println!("growth figures written to {csv_path}");
+        return;
+    }
+    let providers = env_or("FLEET_PROVIDERS", 1000) as usize;
+    let mut options = FleetOptions::new(providers, latency, concurrency);
+    options.full_size = full_size;
     let report = runtime.block_on(run_fleet(options));
     println!(
         "fleet: {providers} providers, pages of {:.1}-{:.1} KiB, {latency:?} latency, concurrency {concurrency}; \
@@ -56,10 +92,27 @@ fn main() {
         options.failing_per_mille,
         options.slow_per_mille,
     );
+    print_header();
+    print_rows(&report);
     println!(
-        "| providers | cycle | wall | pages/s | CPU time | peak RSS | raw-fetch floor: wall / CPU / RSS | cycle ÷ floor | requests (304) |"
+        "webhook deliveries: {} after the cold cycle, {} after the steady one",
+        report.delivered.0, report.delivered.1
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    cost_model(
+        report.steady.cycle.cpu.as_secs_f64() / providers as f64,
+        report.steady.floor.wall.as_secs_f64() / providers as f64,
+    );
+}
+
+fn print_header() {
+    println!(
+        "| providers | cycle | wall | pages/s | CPU time | CPU per provider | peak RSS | raw-fetch floor: wall / CPU / RSS | cycle ÷ floor | requests (304) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+}
+
+fn print_rows(report: &support::fleet::FleetReport) {
+    let providers = report.options.providers;
     let row = |name: &str, c: &support::fleet::CycleFigures| {
         let f = |r: &RunFigures| {
             format!(
@@ -70,10 +123,11 @@ fn main() {
             )
         };
         println!(
-            "| {providers} | {name} | {:.2} s | {:.0} | {:.2} s | {:.1} MiB | {} | {:.2} | {} ({}) |",
+            "| {providers} | {name} | {:.2} s | {:.0} | {:.2} s | {:.2} ms | {:.1} MiB | {} | {:.2} | {} ({}) |",
             c.cycle.wall.as_secs_f64(),
             providers as f64 / c.cycle.wall.as_secs_f64(),
             c.cycle.cpu.as_secs_f64(),
+            c.cycle.cpu.as_secs_f64() * 1e3 / providers as f64,
             c.cycle.max_rss_kib as f64 / 1024.0,
             f(&c.floor),
             c.overhead(),
@@ -86,14 +140,6 @@ fn main() {
     assert!(
         report.cold.cycle.success && report.steady.cycle.success,
         "a cycle failed: {report:?}"
-    );
-    println!(
-        "webhook deliveries: {} after the cold cycle, {} after the steady one",
-        report.delivered.0, report.delivered.1
-    );
-    cost_model(
-        report.steady.cycle.cpu.as_secs_f64() / providers as f64,
-        report.steady.floor.wall.as_secs_f64() / providers as f64,
     );
 }
 

@@ -32,6 +32,9 @@ pub struct FleetOptions {
     pub failing_per_mille: usize,
     /// Per thousand providers: pages one second slower than the rest.
     pub slow_per_mille: usize,
+    /// Every page GitHub-sized (50 incidents in `incidents.json`, ~190 KiB) instead of the
+    /// mixed 20–60 KiB pages.
+    pub full_size: bool,
 }
 
 impl FleetOptions {
@@ -43,6 +46,7 @@ impl FleetOptions {
             changed_per_mille: 50,
             failing_per_mille: 10,
             slow_per_mille: 5,
+            full_size: false,
         }
     }
 
@@ -102,9 +106,10 @@ pub struct FleetReport {
     pub delivered: (usize, usize),
 }
 
-/// History kept per page: 2 to 11 incidents make 20 to 60 KB pages.
-fn history_for(i: usize) -> usize {
-    2 + i % 10
+/// Which page variant provider `i` serves: ten mixed ones (2 to 11 incidents of history make
+/// 20 to 60 KB pages), or the one full-size page (all 50).
+fn variant_for(options: &FleetOptions, i: usize) -> usize {
+    if options.full_size { 0 } else { i % 10 }
 }
 
 pub async fn run_fleet(options: FleetOptions) -> FleetReport {
@@ -115,7 +120,12 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
     // Ten page variants (by history length), each quiet, with an incident opened and with
     // that incident updated; shared by every provider of that variant without copies.
     let mut variants = Vec::new();
-    for history in 2..=11 {
+    let histories: Vec<usize> = if options.full_size {
+        vec![50]
+    } else {
+        (2..=11).collect()
+    };
+    for history in histories {
         let mut page = Page::realistic("Fleet", &server.url("p0"));
         page.incidents.drain(..page.incidents.len() - history);
         let quiet = Documents::of(&page);
@@ -139,7 +149,10 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
     let size = |d: &Documents| {
         d.summary.len() + d.incidents.len() + d.maintenances.as_ref().map_or(0, |m| m.len())
     };
-    let page_bytes = (size(&variants[0][0]), size(&variants[9][2]));
+    let page_bytes = (
+        size(&variants[0][0]),
+        size(&variants[variants.len() - 1][2]),
+    );
 
     let mut config = format!(
         "[settings]\nstate = \"fleet.db\"\nallow_private_targets = true\nconcurrency = {}\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
@@ -150,7 +163,7 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
         let slug = format!("p{i}");
         // The pages that change between the cycles are those with an incident under way.
         let stage = usize::from(options.changed(i));
-        server.publish_documents(&slug, &variants[history_for(i) - 2][stage]);
+        server.publish_documents(&slug, &variants[variant_for(&options, i)][stage]);
         if options.failing(i) {
             server.set_fault(&slug, SUMMARY, Some(Fault::Status(500)));
         }
@@ -170,7 +183,7 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
     let cold = measured_cycle("cold", &server, &path, &validators).await;
     let delivered_cold = receiver.delivered().len();
     for i in (0..options.providers).filter(|i| options.changed(*i)) {
-        server.publish_documents(&format!("p{i}"), &variants[history_for(i) - 2][2]);
+        server.publish_documents(&format!("p{i}"), &variants[variant_for(&options, i)][2]);
     }
     let steady = measured_cycle("steady", &server, &path, &validators).await;
     FleetReport {
