@@ -156,11 +156,11 @@ enum CatalogAction {
     },
 }
 
-/// glibc's malloc gives threads that contend for it arenas of their own (up to eight per core)
-/// and keeps what each freed; the watcher's polls, commits and page rendering on tokio's
-/// threads then grew its peak RSS to 104 MiB at 5,000 providers under dashboard load, against
-/// 68 MiB with two arenas and the same cycle times (BENCHMARKS.md, "Dashboard"). A
-/// `MALLOC_ARENA_MAX` in the environment still wins.
+/// Rust's allocations go to mimalloc (below); glibc's malloc still serves SQLite. glibc gives
+/// threads that contend for it arenas of their own (up to eight per core) and keeps what each
+/// freed, which grew the watcher's peak RSS under dashboard load by a third when it served
+/// everything (BENCHMARKS.md, "Dashboard"). A `MALLOC_ARENA_MAX` in the environment still
+/// wins.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
@@ -170,6 +170,14 @@ fn limit_malloc_arenas() {
         }
     }
 }
+
+/// mimalloc instead of glibc's malloc: parsing a first cycle of 5,000 GitHub-sized pages took
+/// 11.0 s of CPU on glibc's allocator (8.6 s with one arena, most of the difference in its
+/// locks and consolidation) and 7.2 s on mimalloc (BENCHMARKS.md, "Cold cycles"). The
+/// shipped unit and image set `MIMALLOC_ARENA_EAGER_COMMIT=0`, as the notifier Lambda does:
+/// without it the steady peak RSS at 5,000 providers was 135 MiB instead of 90.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
