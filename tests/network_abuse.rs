@@ -19,6 +19,7 @@ use statusrelay_core::sources::{DEFAULT_MAX_BODY_BYTES, Fetcher, PollError, poll
 const LIMITS: HttpLimits = HttpLimits {
     connect_timeout: Duration::from_secs(1),
     total_timeout: Duration::from_secs(3),
+    keep_idle: Duration::from_secs(90),
 };
 
 fn json(body: impl Into<Body>) -> Response<Body> {

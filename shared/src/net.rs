@@ -127,6 +127,8 @@ impl<L: Lookup> Resolve for PublicOnlyResolver<L> {
 pub struct HttpLimits {
     pub connect_timeout: Duration,
     pub total_timeout: Duration,
+    /// How long an idle connection stays in the pool.
+    pub keep_idle: Duration,
 }
 
 impl Default for HttpLimits {
@@ -134,6 +136,20 @@ impl Default for HttpLimits {
         HttpLimits {
             connect_timeout: Duration::from_secs(5),
             total_timeout: Duration::from_secs(20),
+            keep_idle: Duration::from_secs(90),
+        }
+    }
+}
+
+impl HttpLimits {
+    /// For a client that polls every `interval`: idle connections outlive the interval, so
+    /// the next cycle (or the next warm Lambda invocation) reuses them instead of paying a
+    /// TCP and TLS handshake per vendor host each cycle. Vendors that close idle
+    /// connections sooner are simply reconnected.
+    pub fn for_polling(interval: Duration) -> HttpLimits {
+        HttpLimits {
+            keep_idle: (interval + Duration::from_secs(30)).max(Duration::from_secs(90)),
+            ..HttpLimits::default()
         }
     }
 }
@@ -152,7 +168,7 @@ pub fn client_builder(allow_private: bool, limits: HttpLimits) -> reqwest::Clien
         .user_agent(user_agent())
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.total_timeout)
-        .pool_idle_timeout(Duration::from_secs(90));
+        .pool_idle_timeout(limits.keep_idle);
     if allow_private {
         builder
     } else {
@@ -184,6 +200,14 @@ mod tests {
         for ip in ["1.1.1.1", "140.82.112.3", "2606:4700::1111"] {
             assert!(!is_private(ip.parse().unwrap()), "{ip} should be public");
         }
+    }
+
+    #[test]
+    fn polling_clients_keep_connections_past_the_interval() {
+        let five_minutes = HttpLimits::for_polling(Duration::from_secs(300));
+        assert_eq!(five_minutes.keep_idle, Duration::from_secs(330));
+        let one_minute = HttpLimits::for_polling(Duration::from_secs(60));
+        assert_eq!(one_minute.keep_idle, Duration::from_secs(90));
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub enum StoreError {
     Corrupt { what: String, reason: String },
 }
 
-/// One good poll's outcome, as `commit_polls` stores it.
+/// One good poll's outcome.
 #[derive(Debug, Clone)]
 pub struct PollCommit {
     pub provider_id: String,
@@ -41,6 +41,39 @@ pub struct PollCommit {
     pub snapshot: Snapshot,
     pub validators: Validators,
     pub events: Vec<Event>,
+}
+
+/// A poll's outcome serialized as `commit_polls` stores it. Polls encode in their own tasks,
+/// so serializing uses every core and a batch waiting for its commit holds text instead of
+/// parsed pages (a full-size page parsed is several times its JSON).
+#[derive(Debug, Clone)]
+pub struct EncodedPoll {
+    pub provider_id: String,
+    state_json: String,
+    snapshot_json: String,
+    validators_json: String,
+    pub events: Vec<Event>,
+    /// The snapshot without its updates' texts: what metrics and the schedule read (states,
+    /// components, which records are open).
+    pub shown: Snapshot,
+}
+
+impl PollCommit {
+    pub fn encode(self) -> EncodedPoll {
+        let snapshot_json = serde_json::to_string(&self.snapshot).expect("snapshot serializes");
+        let mut shown = self.snapshot;
+        for record in shown.incidents.iter_mut().chain(&mut shown.maintenances) {
+            record.updates = Vec::new();
+        }
+        EncodedPoll {
+            state_json: serde_json::to_string(&self.state).expect("state serializes"),
+            snapshot_json,
+            validators_json: serde_json::to_string(&self.validators).expect("validators serialize"),
+            provider_id: self.provider_id,
+            events: self.events,
+            shown,
+        }
+    }
 }
 
 /// One event waiting for one route.
@@ -260,26 +293,15 @@ impl Store {
     /// share one commit (one fsync), and a kill keeps every committed batch.
     pub fn commit_polls(
         &self,
-        polls: &[PollCommit],
+        polls: &[EncodedPoll],
         routes_for: impl Fn(&Event) -> Vec<String>,
     ) -> Result<usize, StoreError> {
         let now = now_text();
-        // Serialized before taking the connection, which other polls wait for.
-        let rows: Vec<[String; 3]> = polls
-            .iter()
-            .map(|poll| {
-                [
-                    serde_json::to_string(&poll.state).expect("state serializes"),
-                    serde_json::to_string(&poll.snapshot).expect("snapshot serializes"),
-                    serde_json::to_string(&poll.validators).expect("validators serialize"),
-                ]
-            })
-            .collect();
         let mut conn = self.conn();
         // Durable at the next `persist_polls` (before anything is delivered), not at each
         // commit: one fsync per provider bound the first cycle of a large fleet.
         conn.execute_batch("PRAGMA synchronous = NORMAL")?;
-        let committed = Store::insert_polls(&mut conn, polls, &rows, &now, routes_for);
+        let committed = Store::insert_polls(&mut conn, polls, &now, routes_for);
         conn.execute_batch("PRAGMA synchronous = FULL")?;
         committed
     }
@@ -297,21 +319,26 @@ impl Store {
 
     fn insert_polls(
         conn: &mut Connection,
-        polls: &[PollCommit],
-        rows: &[[String; 3]],
+        polls: &[EncodedPoll],
         now: &str,
         routes_for: impl Fn(&Event) -> Vec<String>,
     ) -> Result<usize, StoreError> {
         let tx = conn.transaction()?;
         let mut queued = 0;
-        for (poll, [state_json, snapshot_json, validators_json]) in polls.iter().zip(rows) {
+        for poll in polls {
             tx.execute(
                 "INSERT INTO providers (id, state, snapshot, validators, last_success_at, consecutive_failures)
                  VALUES (?1, ?2, ?3, ?4, ?5, 0)
                  ON CONFLICT (id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot,
                    validators = excluded.validators, last_success_at = excluded.last_success_at,
                    consecutive_failures = 0",
-                params![poll.provider_id, state_json, snapshot_json, validators_json, now],
+                params![
+                    poll.provider_id,
+                    poll.state_json,
+                    poll.snapshot_json,
+                    poll.validators_json,
+                    now
+                ],
             )?;
             queued += Store::insert_events(&tx, &poll.provider_id, &poll.events, now, &routes_for)?;
         }
@@ -471,7 +498,7 @@ impl Store {
     /// its `provider.moved` has the same id, so it is not recorded twice.
     pub fn commit_relocation(
         &self,
-        poll: &PollCommit,
+        poll: &EncodedPoll,
         relocated: &crate::event::Relocated,
         routes_for: impl Fn(&Event) -> Vec<String>,
     ) -> Result<(), StoreError> {
@@ -739,12 +766,15 @@ mod tests {
         let routes = |_: &Event| vec!["a".to_owned(), "b".to_owned()];
         let state = ProviderState::default();
         let snap = Snapshot::default();
-        let poll = |events: Vec<Event>| PollCommit {
-            provider_id: "p".into(),
-            state: state.clone(),
-            snapshot: snap.clone(),
-            validators: Validators::new(),
-            events,
+        let poll = |events: Vec<Event>| {
+            PollCommit {
+                provider_id: "p".into(),
+                state: state.clone(),
+                snapshot: snap.clone(),
+                validators: Validators::new(),
+                events,
+            }
+            .encode()
         };
         let n = store
             .commit_polls(&[poll(vec![event(1), event(2)])], routes)

@@ -23,7 +23,7 @@ use crate::sources::{
     suggests_a_move,
 };
 use crate::state_reader::StateReader;
-use crate::store::{PollCommit, Store, StoreError};
+use crate::store::{EncodedPoll, PollCommit, Store, StoreError};
 
 /// Most polls committed in one transaction (those that finished together).
 const COMMIT_BATCH: usize = 64;
@@ -86,7 +86,11 @@ impl Watcher {
             routes: config.routes.clone(),
             concurrency: config.settings.concurrency,
             retention: Duration::from_std(config.settings.retention).unwrap_or(Duration::MAX),
-            fetcher: Fetcher::new(allow_private, HttpLimits::default(), DEFAULT_MAX_BODY_BYTES),
+            fetcher: Fetcher::new(
+                allow_private,
+                HttpLimits::for_polling(config.settings.interval),
+                DEFAULT_MAX_BODY_BYTES,
+            ),
             dispatcher: Dispatcher::new(
                 &config.destinations,
                 allow_private,
@@ -295,7 +299,7 @@ impl Watcher {
                         finished.push((
                             provider.id.clone(),
                             Finished {
-                                open: Some(shows_open(&commit.snapshot)),
+                                open: Some(shows_open(&commit.shown)),
                                 changed: !commit.events.is_empty(),
                                 retry_after: None,
                             },
@@ -365,7 +369,7 @@ impl Watcher {
                         &commit.provider_id,
                         platform,
                         took,
-                        Some(&commit.snapshot),
+                        Some(&commit.shown),
                     );
                     self.metrics
                         .record_events(commit.events.iter().map(|e| e.kind));
@@ -582,7 +586,8 @@ impl Watcher {
             snapshot,
             validators,
             events: changes.events,
-        };
+        }
+        .encode();
         self.store
             .commit_relocation(&commit, &relocated, |e| self.destinations_for(e))?;
         self.metrics
@@ -625,7 +630,7 @@ async fn poll(
     fetcher: Fetcher,
     store: Arc<Store>,
     config: Arc<ProviderConfig>,
-) -> Result<Option<PollCommit>, PollFailure> {
+) -> Result<Option<EncodedPoll>, PollFailure> {
     let validators = store.validators(&config.id).map_err(PollFailure::Store)?;
     // The last snapshot is read only when a document changed: a steady-state cycle is
     // mostly 304s, and parsing every stored snapshot was most of its CPU.
@@ -674,13 +679,16 @@ async fn poll(
     if unchanged {
         return Ok(None);
     }
-    Ok(Some(PollCommit {
-        provider_id: config.id.clone(),
-        state: changes.state,
-        snapshot,
-        validators: validators_now,
-        events: changes.events,
-    }))
+    Ok(Some(
+        PollCommit {
+            provider_id: config.id.clone(),
+            state: changes.state,
+            snapshot,
+            validators: validators_now,
+            events: changes.events,
+        }
+        .encode(),
+    ))
 }
 
 enum PollFailure {

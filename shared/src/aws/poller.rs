@@ -78,7 +78,7 @@ impl Poller {
             concurrency: config.settings.concurrency,
             fetcher: Fetcher::new(
                 config.settings.allow_private_targets,
-                HttpLimits::default(),
+                HttpLimits::for_polling(config.settings.interval),
                 DEFAULT_MAX_BODY_BYTES,
             ),
             table,

@@ -260,6 +260,7 @@ fn send_limits() -> HttpLimits {
     HttpLimits {
         connect_timeout: Duration::from_secs(5),
         total_timeout: Duration::from_secs(15),
+        ..HttpLimits::default()
     }
 }
 

@@ -242,7 +242,10 @@ impl Fetcher {
                 limit: self.max_body_bytes,
             });
         }
-        let mut bytes = Vec::new();
+        // Sized from Content-Length when there is one: growing by doubling copied a
+        // 190 KiB document about twice and left it in a 256 KiB allocation.
+        let announced = response.content_length().unwrap_or(0) as usize;
+        let mut bytes = Vec::with_capacity(announced.min(self.max_body_bytes));
         while let Some(chunk) = response.chunk().await.map_err(network)? {
             if bytes.len() + chunk.len() > self.max_body_bytes {
                 return Err(PollError::TooLarge {
