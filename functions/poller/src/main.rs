@@ -1,11 +1,13 @@
 //! Poller Lambda: EventBridge schedule in → poll this shard's providers → changed state items
-//! written to DynamoDB; or an SQS batch of queued polls (hot rounds, pushes) → those providers.
-//! Clients are built once per container; the handler is one call.
+//! written to DynamoDB (or, sharded, one run per shard queued); an SQS shard run → that
+//! shard; an SQS batch of queued polls (hot rounds, pushes) → those providers. Clients are
+//! built once per container; the handler is one call.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use statusrelay_core::aws::hot::{HotQueue, requests_in};
 use statusrelay_core::aws::poller::{Poller, PollerReport, ShardInput};
+use statusrelay_core::aws::shards::{ShardQueue, shard_runs_in};
 use statusrelay_core::aws::{init_logging, init_or_report, required_env, sdk_config, table::Table};
 use statusrelay_core::config::Scope;
 
@@ -28,18 +30,32 @@ async fn main() -> Result<(), Error> {
             .ok()
             .and_then(|d| d.parse().ok())
             .unwrap_or(30);
-        let poller = Poller::new(&config, table, keep_days);
+        let mut poller = Poller::new(&config, table, keep_days);
+        let sqs = aws_sdk_sqs::Client::new(&aws);
         // Adaptive polling is on where the template made a queue for it.
-        Ok::<_, Error>(match std::env::var("HOT_QUEUE_URL") {
-            Ok(url) if !url.is_empty() => {
-                poller.with_hot_queue(HotQueue::new(aws_sdk_sqs::Client::new(&aws), url))
-            }
-            _ => poller,
-        })
+        let hot_queue = std::env::var("HOT_QUEUE_URL").unwrap_or_default();
+        if !hot_queue.trim().is_empty() {
+            poller = poller.with_hot_queue(HotQueue::new(sqs.clone(), hot_queue.trim()));
+        }
+        let shards: u32 = match std::env::var("POLLER_SHARDS") {
+            Ok(n) => n
+                .trim()
+                .parse()
+                .map_err(|_| format!("POLLER_SHARDS: {n:?} is not a shard count"))?,
+            Err(_) => 1,
+        };
+        if shards > 1 {
+            let url = required_env("SHARD_QUEUE_URL")?;
+            poller = poller.with_shards(shards, ShardQueue::new(sqs, url));
+        }
+        Ok::<_, Error>(poller)
     })
     .await?;
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        if let Some(runs) = shard_runs_in(&event.payload) {
+            return Ok::<_, Error>(poller.run_shards(runs).await?);
+        }
         let report: PollerReport = match requests_in(&event.payload) {
             Some(queued) => poller.run_requests(queued).await?,
             // A schedule event, or {"shard": i, "shards": n} from a sharded schedule.

@@ -6,6 +6,7 @@ pub mod hot;
 pub mod intake;
 pub mod notifier;
 pub mod poller;
+pub mod shards;
 pub mod table;
 
 use std::time::Duration;

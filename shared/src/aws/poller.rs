@@ -6,11 +6,12 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::hot::{HotQueue, PollRequest, rounds_per_interval};
-use super::table::{ProviderMeta, Table, TableError};
+pub use super::shards::shard_of;
+use super::shards::{ShardQueue, ShardRun};
+use super::table::{Lease, ProviderMeta, Table, TableError};
 use crate::config::{Config, ProviderConfig};
 use crate::diff::is_move;
 use crate::event::{EventType, ProviderHealth, Relocated};
@@ -41,13 +42,48 @@ pub struct PollerReport {
     pub meta_written: usize,
     /// Providers hot after this run (re-polled every `hot_interval` through the queue).
     pub hot: usize,
+    /// Shard runs queued (the scheduled run of a sharded poller).
+    pub shards_queued: usize,
+    /// Shards not polled because another invocation held their lease.
+    pub shards_busy: usize,
 }
 
+impl PollerReport {
+    fn add(&mut self, other: PollerReport) {
+        self.providers += other.providers;
+        self.unchanged += other.unchanged;
+        self.changed += other.changed;
+        self.failed += other.failed;
+        self.items_written += other.items_written;
+        self.meta_written += other.meta_written;
+        self.hot += other.hot;
+        self.shards_queued += other.shards_queued;
+        self.shards_busy += other.shards_busy;
+    }
+}
+
+/// How long a shard's lease holds: past the poller's 55 s timeout, so a lease outlives its
+/// invocation only when that invocation died, and then for seconds.
+const LEASE_HOLD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How soon queued polls whose shard was busy are tried again.
+const BUSY_RETRY: Duration = Duration::seconds(5);
+
 pub struct Poller {
-    /// Provider meta as last read or written. The poller runs with reserved concurrency 1,
-    /// so it is the table's only meta writer and a warm container can trust its own copy:
-    /// idle polls then cost no read either.
+    /// Provider meta as last read or written. Unsharded, the poller runs with reserved
+    /// concurrency 1, so it is the table's only meta writer and a warm container can trust
+    /// its own copy: idle polls then cost no read either. Sharded, a shard's lease says when
+    /// another container polled the shard since, and its providers' copies are dropped.
     meta_cache: Mutex<HashMap<String, ProviderMeta>>,
+    /// Shards the fleet is split into (`POLLER_SHARDS`); above 1, invocations may overlap and
+    /// every poll holds its shard's lease.
+    shards: u32,
+    shard_queue: Option<ShardQueue>,
+    /// This process, as named in the shard leases it takes.
+    container: String,
+    /// Leases taken by this process, for unique holder names.
+    leases_taken: std::sync::atomic::AtomicU64,
+    interval: std::time::Duration,
     providers: Vec<ProviderConfig>,
     concurrency: usize,
     fetcher: Fetcher,
@@ -63,17 +99,15 @@ pub struct Poller {
     rounds: u32,
 }
 
-/// Which shard a provider belongs to: stable across config edits that do not touch it.
-pub fn shard_of(provider_id: &str, shards: u32) -> u32 {
-    let digest = Sha256::digest(provider_id.as_bytes());
-    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-    (n % u64::from(shards.max(1))) as u32
-}
-
 impl Poller {
     pub fn new(config: &Config, table: Table, keep_finished_days: i64) -> Poller {
         Poller {
             meta_cache: Mutex::new(HashMap::new()),
+            shards: 1,
+            shard_queue: None,
+            container: format!("{:016x}", fastrand::u64(..)),
+            leases_taken: Default::default(),
+            interval: config.settings.interval,
             providers: config.providers.clone(),
             concurrency: config.settings.concurrency,
             fetcher: Fetcher::new(
@@ -97,16 +131,100 @@ impl Poller {
         self
     }
 
+    /// Splits the fleet into `shards` (see [`super::shards`]): scheduled runs then queue one
+    /// run per shard on `queue`.
+    pub fn with_shards(mut self, shards: u32, queue: ShardQueue) -> Poller {
+        self.shards = shards.max(1);
+        self.shard_queue = Some(queue);
+        self
+    }
+
+    /// A scheduled run: polls its shard (all providers when unsharded), or, when the fleet is
+    /// sharded and the input names no shard, queues one run per shard.
     pub async fn run(&self, input: ShardInput) -> Result<PollerReport, TableError> {
-        let shards = input.shards.unwrap_or(1).max(1);
-        let shard = input.shard.unwrap_or(0) % shards;
         let started = Utc::now();
+        if input.shard.is_none() && self.shards > 1 {
+            return Ok(self.dispatch(started).await);
+        }
+        let shards = input.shards.unwrap_or(self.shards).max(1);
+        let shard = input.shard.unwrap_or(0) % shards;
+        self.run_shard(shard, shards, started).await
+    }
+
+    /// Shard runs from the shard queue (one per invocation as the template sets it). A run
+    /// found a whole interval after its schedule is dropped: a newer one is queued.
+    pub async fn run_shards(&self, runs: Vec<ShardRun>) -> Result<PollerReport, TableError> {
+        let mut total = PollerReport::default();
+        for run in runs {
+            let now = Utc::now();
+            let late = now - run.scheduled;
+            if late > Duration::from_std(self.interval).unwrap_or(Duration::MAX) {
+                info!(
+                    shard = run.shard,
+                    shards = run.shards,
+                    late_s = late.num_seconds(),
+                    "shard run arrived a whole interval late; dropped"
+                );
+                continue;
+            }
+            total.add(self.run_shard(run.shard, run.shards, now).await?);
+        }
+        Ok(total)
+    }
+
+    async fn dispatch(&self, scheduled: DateTime<Utc>) -> PollerReport {
+        let queued = match &self.shard_queue {
+            Some(queue) => queue
+                .dispatch(self.shards, scheduled)
+                .await
+                .unwrap_or_else(|err| {
+                    warn!(error = %err, "shard runs not queued; the fleet waits for the next scheduled run");
+                    0
+                }),
+            None => 0,
+        };
+        info!(shards = self.shards, queued, "shard runs queued");
+        PollerReport {
+            shards_queued: queued,
+            ..PollerReport::default()
+        }
+    }
+
+    async fn run_shard(
+        &self,
+        shard: u32,
+        shards: u32,
+        started: DateTime<Utc>,
+    ) -> Result<PollerReport, TableError> {
         let mine: Vec<&ProviderConfig> = self
             .providers
             .iter()
             .filter(|p| shard_of(&p.id, shards) == shard)
             .collect();
-        let (report, hot) = self.poll_all(&mine).await?;
+        let holder = if self.shards > 1 {
+            match self.lease((shard, shards), &mine).await? {
+                Some(holder) => Some(holder),
+                None => {
+                    info!(
+                        shard,
+                        shards, "another invocation is polling this shard; skipped"
+                    );
+                    return Ok(PollerReport {
+                        shards_busy: 1,
+                        ..PollerReport::default()
+                    });
+                }
+            }
+        } else {
+            None
+        };
+        let polled = self.poll_all(&mine).await;
+        if let Some(holder) = holder {
+            self.table
+                .release_lease((shard, shards), &holder, &self.container, Utc::now())
+                .await?;
+        }
+        let (report, hot) = polled?;
         info!(
             shard,
             shards,
@@ -147,12 +265,21 @@ impl Poller {
             .iter()
             .flat_map(|r| r.providers.iter().map(String::as_str))
             .collect();
-        let mine: Vec<&ProviderConfig> = self
+        let mut mine: Vec<&ProviderConfig> = self
             .providers
             .iter()
             .filter(|p| wanted.contains(p.id.as_str()))
             .collect();
-        let (report, hot) = self.poll_all(&mine).await?;
+        let (held, busy) = self.lease_shards_of(&mut mine).await?;
+        let polled = self.poll_all(&mine).await;
+        for (shard, holder) in &held {
+            self.table
+                .release_lease(*shard, holder, &self.container, Utc::now())
+                .await?;
+        }
+        let (mut report, hot) = polled?;
+        report.shards_busy = busy.len();
+        self.retry_busy(&current, &busy, now).await;
         let hot: HashSet<String> = hot.into_iter().collect();
         info!(
             requests = current.len(),
@@ -175,6 +302,99 @@ impl Poller {
             }
         }
         Ok(report)
+    }
+
+    /// Takes the lease of every shard `mine` touches (sharded pollers only) and keeps in
+    /// `mine` the providers of the shards it got; returns the leases held and the ids of the
+    /// providers whose shard another invocation is polling.
+    async fn lease_shards_of(
+        &self,
+        mine: &mut Vec<&ProviderConfig>,
+    ) -> Result<(Vec<((u32, u32), String)>, HashSet<String>), TableError> {
+        if self.shards <= 1 {
+            return Ok((Vec::new(), HashSet::new()));
+        }
+        let mut by_shard: BTreeMap<u32, Vec<&ProviderConfig>> = BTreeMap::new();
+        for provider in mine.drain(..) {
+            by_shard
+                .entry(shard_of(&provider.id, self.shards))
+                .or_default()
+                .push(provider);
+        }
+        let (mut held, mut busy) = (Vec::new(), HashSet::new());
+        for (shard, providers) in by_shard {
+            let key = (shard, self.shards);
+            match self.lease(key, &providers).await? {
+                Some(holder) => {
+                    held.push((key, holder));
+                    mine.extend(providers);
+                }
+                None => busy.extend(providers.iter().map(|p| p.id.clone())),
+            }
+        }
+        Ok((held, busy))
+    }
+
+    /// Queues again, a few seconds later, the requests' providers whose shard was busy (being
+    /// polled by a scheduled run, which may have read them before the push).
+    async fn retry_busy(
+        &self,
+        requests: &[PollRequest],
+        busy: &HashSet<String>,
+        now: DateTime<Utc>,
+    ) {
+        if busy.is_empty() {
+            return;
+        }
+        info!(
+            providers = busy.len(),
+            "their shard is being polled by another invocation; queued again"
+        );
+        for request in requests {
+            let providers: Vec<String> = request
+                .providers
+                .iter()
+                .filter(|id| busy.contains(*id))
+                .cloned()
+                .collect();
+            if !providers.is_empty() {
+                let again = PollRequest {
+                    providers,
+                    due: now + BUSY_RETRY,
+                    ..request.clone()
+                };
+                self.queue(&again).await;
+            }
+        }
+    }
+
+    /// Takes a shard's lease for this invocation: `None` when another holds it. Cached meta
+    /// of the shard's `providers` is dropped when another container polled them since.
+    async fn lease(
+        &self,
+        shard: (u32, u32),
+        providers: &[&ProviderConfig],
+    ) -> Result<Option<String>, TableError> {
+        let n = self
+            .leases_taken
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let holder = format!("{}-{n}", self.container);
+        let lease = self
+            .table
+            .take_lease(shard, &holder, &self.container, Utc::now(), LEASE_HOLD)
+            .await?;
+        match lease {
+            Lease::Busy => Ok(None),
+            Lease::Held { others_polled } => {
+                if others_polled {
+                    let mut cache = self.meta_cache.lock().unwrap_or_else(|p| p.into_inner());
+                    for provider in providers {
+                        cache.remove(provider_pk(&provider.id).as_str());
+                    }
+                }
+                Ok(Some(holder))
+            }
+        }
     }
 
     /// The ids of `providers` that are hot now, by what their cached meta says after this run
@@ -601,23 +821,4 @@ impl Poller {
 enum PollFailure {
     Source(String),
     Table(TableError),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_partition_providers_stably() {
-        let ids: Vec<String> = (0..300).map(|i| format!("provider-{i}")).collect();
-        let mut counts = [0usize; 3];
-        for id in &ids {
-            let shard = shard_of(id, 3);
-            assert_eq!(shard, shard_of(id, 3));
-            counts[shard as usize] += 1;
-        }
-        assert_eq!(counts.iter().sum::<usize>(), 300);
-        assert!(counts.iter().all(|&c| c > 60), "{counts:?}");
-        assert_eq!(shard_of("x", 0), 0);
-    }
 }

@@ -8,6 +8,7 @@
 //! | delivery log (destination, event) | `DLOG#<destination>` | `<event id>` |
 //! | destination marked failing (fingerprint, reason) | `DEST#<destination>` | `STATUS` |
 //! | last push that triggered a poll (debounce) | `P#<provider>` | `PUSH` |
+//! | a shard's lease (sharded polling: who polls it now, which container last did) | `L#<shard>/<shards>` | `LEASE` |
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -103,6 +104,23 @@ pub struct Table {
 
 /// The sort key of a provider's push debounce item.
 const PUSH_SK: &str = "PUSH";
+
+/// The sort key of a shard's lease.
+const LEASE_SK: &str = "LEASE";
+
+/// The outcome of taking a shard's lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// Taken. `others_polled`: another container held it last (or nobody ever did), so what
+    /// this container cached of the shard's providers may be stale.
+    Held { others_polled: bool },
+    /// Another invocation is polling the shard now.
+    Busy,
+}
+
+fn lease_pk(shard: u32, shards: u32) -> String {
+    format!("L#{shard}/{shards}")
+}
 
 /// Delivery log entries are kept this long (far beyond the stream's 24 h retention).
 const DELIVERY_LOG_DAYS: i64 = 30;
@@ -204,6 +222,93 @@ impl Table {
             .send()
             .await;
         put_outcome(result)
+    }
+
+    /// Takes a shard's lease until `now + hold` unless another invocation holds it (one
+    /// conditional put, which also says which container held it last). `holder` names this
+    /// invocation, `container` the process. The stream's filter never passes this item on.
+    pub async fn take_lease(
+        &self,
+        shard: (u32, u32),
+        holder: &str,
+        container: &str,
+        now: DateTime<Utc>,
+        hold: std::time::Duration,
+    ) -> Result<Lease, TableError> {
+        let until = now + Duration::from_std(hold).unwrap_or(Duration::minutes(1));
+        let item = Table::lease_item(shard, holder, container, until.timestamp_millis(), now);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #until < :now")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(now.timestamp_millis().to_string()),
+            )
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let last = output
+                    .attributes()
+                    .and_then(|old| old.get("container"))
+                    .and_then(|c| c.as_s().ok());
+                Ok(Lease::Held {
+                    others_polled: last.map(String::as_str) != Some(container),
+                })
+            }
+            Err(err) if is_condition_failure(&err) => Ok(Lease::Busy),
+            Err(err) => Err(table_error("PutItem", err)),
+        }
+    }
+
+    /// Gives a shard's lease back, still naming this container as the last to poll (a put,
+    /// so the poller needs no UpdateItem). A lease taken over after it expired is left to its
+    /// new holder.
+    pub async fn release_lease(
+        &self,
+        shard: (u32, u32),
+        holder: &str,
+        container: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), TableError> {
+        let item = Table::lease_item(shard, holder, container, 0, now);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("holder = :holder")
+            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
+            .send()
+            .await;
+        put_outcome(result).map(|_| ())
+    }
+
+    fn lease_item(
+        (shard, shards): (u32, u32),
+        holder: &str,
+        container: &str,
+        until_ms: i64,
+        now: DateTime<Utc>,
+    ) -> HashMap<String, AttributeValue> {
+        let mut item = Table::key(lease_pk(shard, shards), LEASE_SK);
+        for (name, value) in [
+            ("holder", AttributeValue::S(holder.to_owned())),
+            ("container", AttributeValue::S(container.to_owned())),
+            ("until", AttributeValue::N(until_ms.to_string())),
+            (
+                "expires_at",
+                AttributeValue::N((now + Duration::days(1)).timestamp().to_string()),
+            ),
+        ] {
+            item.insert(name.to_owned(), value);
+        }
+        item
     }
 
     /// Writes a state item unless the table already holds the same content. Returns whether
