@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::Message;
 use serde_json::{Value, json};
-use support::aws_cloud::{Cloud, Functions, TABLE, start_functions_with};
+use support::aws_cloud::{Cloud, Functions, TABLE, sqs_event, start_functions_with};
 use support::fixture::{Page, epoch};
 use support::lambda::{Function, RuntimeApi};
 use support::*;
@@ -26,16 +26,7 @@ struct Adaptive {
 
 /// The template's hot queue and the three functions, the poller and the intake pointed at it.
 async fn start(cloud: &Cloud, config: &std::path::Path) -> Adaptive {
-    let queue_url = cloud
-        .sqs
-        .create_queue()
-        .queue_name("statusrelay-hot")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let queue_url = cloud.create_queue("statusrelay-hot").await;
     let queue_env = [("HOT_QUEUE_URL".to_owned(), queue_url.clone())];
     let functions = start_functions_with(cloud, config, &queue_env).await;
     let mut env = cloud.function_env(&cloud.moto.endpoint);
@@ -96,25 +87,6 @@ impl Adaptive {
         let response = self.intake_api.invoke(&event).await.unwrap();
         response["statusCode"].as_u64().unwrap()
     }
-}
-
-fn sqs_event(messages: &[Message]) -> Value {
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            json!({
-                "messageId": m.message_id().unwrap(),
-                "receiptHandle": m.receipt_handle().unwrap(),
-                "body": m.body().unwrap(),
-                "attributes": {},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:statusrelay-hot",
-                "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
 }
 
 fn body_of(message: &Message) -> Value {

@@ -189,6 +189,12 @@ impl Cloud {
         types
     }
 
+    /// A queue as the template makes one: its URL.
+    pub async fn create_queue(&self, name: &str) -> String {
+        let output = self.sqs.create_queue().queue_name(name).send().await;
+        output.unwrap().queue_url().unwrap().to_owned()
+    }
+
     /// One receive of up to 10 messages (waiting up to `wait_seconds` for one), each deleted
     /// as Lambda's queue trigger deletes what an invocation handled.
     pub async fn receive_and_delete(
@@ -332,6 +338,26 @@ pub async fn start_functions_with(
         poller,
         notifier,
     }
+}
+
+/// The event Lambda's SQS trigger delivers for `messages`.
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id().unwrap(),
+                "receiptHandle": m.receipt_handle().unwrap(),
+                "body": m.body().unwrap(),
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:statusrelay",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
 }
 
 pub fn schedule_event() -> Value {
