@@ -2,9 +2,12 @@
 //! beside its network floor (the same fetches, nothing else). See BENCHMARKS.md.
 //!
 //! `cargo build --release --examples && cargo bench --bench fleet` (N = 1000), or with
-//! `FLEET_PROVIDERS=5000`. `FLEET_LATENCY_MS` (default 50) and `FLEET_CONCURRENCY` (default:
-//! the watcher's default) tune the run. `FLEET_COST_FROM="0.296,0.654"` (ms of CPU and of
-//! network wait per provider per cycle, as a run prints them) prints only the cost model.
+//! `FLEET_PROVIDERS=5000`. `FLEET_PAGES=full` makes every page GitHub-sized (50 incidents);
+//! `FLEET_GROWTH=1000,5000,...` runs one fleet per size and writes their figures as CSV
+//! (`FLEET_GROWTH_CSV`, default target/fleet-growth.csv) for scripts/plot-growth.py.
+//! `FLEET_LATENCY_MS` (default 50) and `FLEET_CONCURRENCY` (default: the watcher's default)
+//! tune the run. `FLEET_COST_FROM="0.304,0.646,1.278"` (ms per provider per cycle: steady
+//! CPU, network wait, first-cycle CPU, as a run prints them) prints only the cost model.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -28,11 +31,15 @@ fn main() {
             .map(|f| {
                 f.trim()
                     .parse()
-                    .expect("FLEET_COST_FROM: two numbers, in ms")
+                    .expect("FLEET_COST_FROM: three numbers, in ms")
             })
             .collect();
-        assert_eq!(ms.len(), 2, "FLEET_COST_FROM: CPU ms, wait ms");
-        cost_model(ms[0] / 1e3, ms[1] / 1e3);
+        assert_eq!(
+            ms.len(),
+            3,
+            "FLEET_COST_FROM: steady CPU ms, wait ms, first-cycle CPU ms (per provider)"
+        );
+        cost_model(ms[0] / 1e3, ms[1] / 1e3, ms[2] / 1e3);
         return;
     }
     let latency = Duration::from_millis(env_or("FLEET_LATENCY_MS", 50));
@@ -101,6 +108,7 @@ fn main() {
     cost_model(
         report.steady.cycle.cpu.as_secs_f64() / providers as f64,
         report.steady.floor.wall.as_secs_f64() / providers as f64,
+        report.cold.cycle.cpu.as_secs_f64() / providers as f64,
     );
 }
 
@@ -163,12 +171,14 @@ const REQUEST: f64 = 0.20 / 1e6;
 const SQS_REQUEST: f64 = 0.40 / 1e6;
 const LOG_GB: f64 = 0.50;
 
-fn cost_model(cpu_per_provider: f64, wait_per_provider: f64) {
+fn cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_per_provider: f64) {
     println!();
     println!(
-        "cost model: {:.3} ms CPU and {:.3} ms of network wait per provider per cycle (this run)",
+        "cost model: {:.3} ms CPU and {:.3} ms of network wait per provider per cycle, {:.3} ms \
+         of CPU in a first cycle (this run)",
         cpu_per_provider * 1e3,
-        wait_per_provider * 1e3
+        wait_per_provider * 1e3,
+        first_cpu_per_provider * 1e3
     );
     println!(
         "| providers | schedule | poller memory | poller duration | Lambda (both) | DynamoDB | SNS + logs | total per month |"
@@ -190,6 +200,58 @@ fn cost_model(cpu_per_provider: f64, wait_per_provider: f64) {
         }
     }
     adaptive_cost_model(cpu_per_provider, wait_per_provider);
+    sharded_cost_model(cpu_per_provider, wait_per_provider, first_cpu_per_provider);
+}
+
+/// Large fleets at 1-minute freshness: the fleet split into `PollerShards` shards.
+///
+/// Shards are sized so that even a first run (every page new, the first cycle's CPU per
+/// provider) of one shard fits in 50 s at 128 MB (7.2 % of a vCPU); each shard's steady run is
+/// then billed like a scheduled run of its share of the fleet at the cheapest memory size.
+/// Added per run when sharded: the scheduled run that queues the shards (20 ms at 128 MB),
+/// one SQS SendMessageBatch per ten shards, a receive and a delete per shard, two lease writes
+/// per shard (1 WRU each), 1 KB of logs per invocation; and the shard queue's trigger
+/// long-polling it while idle (as for the hot queue: 648,000 receives a month). Adaptive
+/// polling is off here (its rounds are in the table above).
+fn sharded_cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_per_provider: f64) {
+    const SHARE_128: f64 = 128.0 / 1769.0;
+    const FIRST_RUN_BUDGET: f64 = 50.0;
+    const IDLE_RECEIVES: f64 = 648_000.0;
+    println!();
+    println!("large fleets, 1-minute schedule, sharded (PollerShards), adaptive polling off:");
+    println!(
+        "| providers | shards | poller run per shard: steady / first | poller Lambda | shard queue, leases, dispatch | DynamoDB | SNS + logs | total per month |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for providers in [1_000.0_f64, 5_000.0, 10_000.0, 50_000.0] {
+        let first_run = first_cpu_per_provider * providers / SHARE_128;
+        let shards = (first_run / FIRST_RUN_BUDGET).ceil().max(1.0);
+        let per_shard = providers / shards;
+        let (_, duration, one_shard) = cheapest_poller(
+            cpu_per_provider * per_shard,
+            wait_per_provider * per_shard,
+            RUNS,
+        );
+        let poller = one_shard * shards;
+        let sharding = if shards > 1.0 {
+            let dispatch = RUNS * (0.020 * 0.125 * GB_SECOND + REQUEST);
+            let sqs = RUNS * ((shards / 10.0).ceil() + 2.0 * shards) * SQS_REQUEST
+                + IDLE_RECEIVES * SQS_REQUEST;
+            let leases = RUNS * shards * 2.0 * 0.625 / 1e6;
+            let logs = RUNS * shards * 1024.0 / 1e9 * LOG_GB;
+            dispatch + sqs + leases + logs
+        } else {
+            0.0
+        };
+        let base = base_costs(providers, RUNS, poller);
+        println!(
+            "| {providers:.0} | {shards:.0} | {duration:.1} s / {:.1} s | ${poller:.2} | ${sharding:.2} | ${:.2} | ${:.2} | **${:.2}** |",
+            first_run / shards + 0.010,
+            base.dynamodb,
+            base.sns_logs,
+            base.total() + sharding
+        );
+    }
 }
 
 /// The poller's memory size, duration per run and monthly cost at the cheapest memory size.
