@@ -20,6 +20,7 @@ const LIMITS: HttpLimits = HttpLimits {
     connect_timeout: Duration::from_secs(1),
     total_timeout: Duration::from_secs(3),
     keep_idle: Duration::from_secs(90),
+    tls_session_hosts: statusrelay_core::net::DEFAULT_TLS_SESSION_HOSTS,
 };
 
 fn json(body: impl Into<Body>) -> Response<Body> {

@@ -129,7 +129,17 @@ pub struct HttpLimits {
     pub total_timeout: Duration,
     /// How long an idle connection stays in the pool.
     pub keep_idle: Duration,
+    /// How many servers' TLS sessions the client remembers, so that a new connection to any
+    /// of them resumes instead of paying a full handshake (`with_tls_sessions_for`).
+    pub tls_session_hosts: usize,
 }
+
+/// Servers whose TLS sessions a client remembers unless told how many hosts it talks to.
+pub const DEFAULT_TLS_SESSION_HOSTS: usize = 256;
+
+/// TLS 1.3 tickets rustls keeps per server; its session cache is sized in tickets, so a cache
+/// for `n` servers holds `n * TLS13_TICKETS_PER_SERVER`.
+const TLS13_TICKETS_PER_SERVER: usize = 8;
 
 impl Default for HttpLimits {
     fn default() -> Self {
@@ -137,6 +147,7 @@ impl Default for HttpLimits {
             connect_timeout: Duration::from_secs(5),
             total_timeout: Duration::from_secs(20),
             keep_idle: Duration::from_secs(90),
+            tls_session_hosts: DEFAULT_TLS_SESSION_HOSTS,
         }
     }
 }
@@ -152,6 +163,17 @@ impl HttpLimits {
             ..HttpLimits::default()
         }
     }
+
+    /// Remembers TLS sessions for `hosts` servers (at least the default's): a watcher of
+    /// thousands of vendor pages resumes each host's session when it reconnects (the host
+    /// closed the idle connection, or the poller is a fresh Lambda container's warm client)
+    /// instead of doing a full handshake, certificate chain verification included.
+    pub fn with_tls_sessions_for(self, hosts: usize) -> HttpLimits {
+        HttpLimits {
+            tls_session_hosts: hosts.max(DEFAULT_TLS_SESSION_HOSTS),
+            ..self
+        }
+    }
 }
 
 pub fn user_agent() -> String {
@@ -161,14 +183,44 @@ pub fn user_agent() -> String {
     )
 }
 
+/// The client's TLS configuration: what reqwest builds by default (aws-lc-rs, TLS 1.2 and 1.3,
+/// the platform's certificate verifier and roots, ALPN h2 and http/1.1), except for a session
+/// cache that holds `hosts` servers. rustls' default cache takes 256 *tickets*, 8 per server:
+/// 32 servers, so a fleet of hundreds of hosts evicts every session before it is reused.
+///
+/// `None` when the platform verifier cannot be built (no CA certificates on the system):
+/// reqwest then builds its own and reports the same error it always did.
+pub fn tls_config(hosts: usize) -> Option<rustls::ClientConfig> {
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).ok()?;
+    // `dangerous()` is only rustls' door to a verifier of one's own; this one is the same
+    // platform verifier reqwest installs, so certificates are checked exactly as before.
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.resumption = rustls::client::Resumption::in_memory_sessions(
+        hosts.saturating_mul(TLS13_TICKETS_PER_SERVER),
+    );
+    Some(config)
+}
+
 /// A client builder with the guard, timeouts and user agent set; callers add their redirect
 /// policy.
 pub fn client_builder(allow_private: bool, limits: HttpLimits) -> reqwest::ClientBuilder {
-    let builder = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .user_agent(user_agent())
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.total_timeout)
         .pool_idle_timeout(limits.keep_idle);
+    if let Some(tls) = tls_config(limits.tls_session_hosts) {
+        builder = builder.tls_backend_preconfigured(tls);
+    }
     if allow_private {
         builder
     } else {
@@ -208,6 +260,20 @@ mod tests {
         assert_eq!(five_minutes.keep_idle, Duration::from_secs(330));
         let one_minute = HttpLimits::for_polling(Duration::from_secs(60));
         assert_eq!(one_minute.keep_idle, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn tls_sessions_are_kept_for_every_polled_host() {
+        let limits = HttpLimits::for_polling(Duration::from_secs(60));
+        assert_eq!(limits.tls_session_hosts, DEFAULT_TLS_SESSION_HOSTS);
+        assert_eq!(limits.with_tls_sessions_for(5000).tls_session_hosts, 5000);
+        assert_eq!(
+            limits.with_tls_sessions_for(3).tls_session_hosts,
+            DEFAULT_TLS_SESSION_HOSTS
+        );
+        let config = tls_config(5000).expect("the platform verifier loads");
+        assert_eq!(config.alpn_protocols, [&b"h2"[..], &b"http/1.1"[..]]);
+        assert!(config.enable_sni);
     }
 
     #[test]

@@ -88,7 +88,8 @@ impl Watcher {
             retention: Duration::from_std(config.settings.retention).unwrap_or(Duration::MAX),
             fetcher: Fetcher::new(
                 allow_private,
-                HttpLimits::for_polling(config.settings.interval),
+                HttpLimits::for_polling(config.settings.interval)
+                    .with_tls_sessions_for(config.providers.len()),
                 DEFAULT_MAX_BODY_BYTES,
             ),
             dispatcher: Dispatcher::new(

@@ -112,69 +112,100 @@ fn variant_for(options: &FleetOptions, i: usize) -> usize {
     if options.full_size { 0 } else { i % 10 }
 }
 
+/// The fleet's page variants: ten mixed ones (or the one full-size page), each quiet, with an
+/// incident opened and with that incident updated; shared by every provider of that variant
+/// without copies.
+pub struct FleetPages {
+    pub variants: Vec<[Documents; 3]>,
+    /// Smallest and largest page (all three documents).
+    pub page_bytes: (usize, usize),
+}
+
+impl FleetPages {
+    pub fn new(options: &FleetOptions, server: &StatusServer) -> FleetPages {
+        let mut variants = Vec::new();
+        let histories: Vec<usize> = if options.full_size {
+            vec![50]
+        } else {
+            (2..=11).collect()
+        };
+        for history in histories {
+            let mut page = Page::realistic("Fleet", &server.url("p0"));
+            page.incidents.drain(..page.incidents.len() - history);
+            let quiet = Documents::of(&page);
+            let leaves = page.leaf_ids();
+            let open = page.open_incident(
+                "Elevated API error rates",
+                "minor",
+                &leaves[0..1],
+                "We are investigating elevated error rates on API requests.",
+                Utc::now() - chrono::Duration::minutes(20),
+            );
+            let opened = Documents::of(&page);
+            page.post_update(
+                &open,
+                "identified",
+                "We identified a misconfigured load balancer and are rolling back the change.",
+                Utc::now() - chrono::Duration::minutes(5),
+            );
+            variants.push([quiet, opened, Documents::of(&page)]);
+        }
+        let size = |d: &Documents| {
+            d.summary.len() + d.incidents.len() + d.maintenances.as_ref().map_or(0, |m| m.len())
+        };
+        let page_bytes = (
+            size(&variants[0][0]),
+            size(&variants[variants.len() - 1][2]),
+        );
+        FleetPages {
+            variants,
+            page_bytes,
+        }
+    }
+
+    /// Publishes every provider's page (`p<i>`) as the cold cycle finds it: the pages that
+    /// change between the cycles are those with an incident under way; the failing ones answer
+    /// 500 on their summary, the slow ones take a second more.
+    pub fn publish(&self, options: &FleetOptions, server: &StatusServer) {
+        for i in 0..options.providers {
+            let slug = format!("p{i}");
+            let stage = usize::from(options.changed(i));
+            server.publish_documents(&slug, &self.variants[variant_for(options, i)][stage]);
+            if options.failing(i) {
+                server.set_fault(&slug, SUMMARY, Some(Fault::Status(500)));
+            }
+            if options.slow(i) {
+                for doc in [SUMMARY, INCIDENTS, MAINTENANCES] {
+                    server.set_delay(&slug, doc, Some(Duration::from_secs(1)));
+                }
+            }
+        }
+    }
+
+    /// The pages with an incident under way post an update (before the steady cycle).
+    pub fn post_updates(&self, options: &FleetOptions, server: &StatusServer) {
+        for i in (0..options.providers).filter(|i| options.changed(*i)) {
+            server.publish_documents(&format!("p{i}"), &self.variants[variant_for(options, i)][2]);
+        }
+    }
+}
+
 pub async fn run_fleet(options: FleetOptions) -> FleetReport {
     let server = StatusServer::with_latency(options.latency).await;
     let receiver = WebhookReceiver::start().await;
     let work = Workspace::new();
 
-    // Ten page variants (by history length), each quiet, with an incident opened and with
-    // that incident updated; shared by every provider of that variant without copies.
-    let mut variants = Vec::new();
-    let histories: Vec<usize> = if options.full_size {
-        vec![50]
-    } else {
-        (2..=11).collect()
-    };
-    for history in histories {
-        let mut page = Page::realistic("Fleet", &server.url("p0"));
-        page.incidents.drain(..page.incidents.len() - history);
-        let quiet = Documents::of(&page);
-        let leaves = page.leaf_ids();
-        let open = page.open_incident(
-            "Elevated API error rates",
-            "minor",
-            &leaves[0..1],
-            "We are investigating elevated error rates on API requests.",
-            Utc::now() - chrono::Duration::minutes(20),
-        );
-        let opened = Documents::of(&page);
-        page.post_update(
-            &open,
-            "identified",
-            "We identified a misconfigured load balancer and are rolling back the change.",
-            Utc::now() - chrono::Duration::minutes(5),
-        );
-        variants.push([quiet, opened, Documents::of(&page)]);
-    }
-    let size = |d: &Documents| {
-        d.summary.len() + d.incidents.len() + d.maintenances.as_ref().map_or(0, |m| m.len())
-    };
-    let page_bytes = (
-        size(&variants[0][0]),
-        size(&variants[variants.len() - 1][2]),
-    );
-
+    let pages = FleetPages::new(&options, &server);
+    pages.publish(&options, &server);
     let mut config = format!(
         "[settings]\nstate = \"fleet.db\"\nallow_private_targets = true\nconcurrency = {}\n\n[[routes]]\nname = \"hook\"\nchannel = \"webhook\"\nurl = \"{}\"\n",
         options.concurrency,
         receiver.url()
     );
     for i in 0..options.providers {
-        let slug = format!("p{i}");
-        // The pages that change between the cycles are those with an incident under way.
-        let stage = usize::from(options.changed(i));
-        server.publish_documents(&slug, &variants[variant_for(&options, i)][stage]);
-        if options.failing(i) {
-            server.set_fault(&slug, SUMMARY, Some(Fault::Status(500)));
-        }
-        if options.slow(i) {
-            for doc in [SUMMARY, INCIDENTS, MAINTENANCES] {
-                server.set_delay(&slug, doc, Some(Duration::from_secs(1)));
-            }
-        }
         config.push_str(&format!(
             "\n[[providers]]\nid = \"p{i}\"\nurl = \"{}\"\nplatform = \"statuspage\"\n",
-            server.url(&slug)
+            server.url(&format!("p{i}"))
         ));
     }
     let path = work.write_config(&config);
@@ -182,13 +213,11 @@ pub async fn run_fleet(options: FleetOptions) -> FleetReport {
 
     let cold = measured_cycle("cold", &server, &path, &validators).await;
     let delivered_cold = receiver.delivered().len();
-    for i in (0..options.providers).filter(|i| options.changed(*i)) {
-        server.publish_documents(&format!("p{i}"), &variants[variant_for(&options, i)][2]);
-    }
+    pages.post_updates(&options, &server);
     let steady = measured_cycle("steady", &server, &path, &validators).await;
     FleetReport {
         options,
-        page_bytes,
+        page_bytes: pages.page_bytes,
         cold,
         steady,
         delivered: (delivered_cold, receiver.delivered().len()),
@@ -234,7 +263,7 @@ async fn measured_cycle(
 
 /// An example program built next to the `statusrelay` binary (`cargo test` builds examples;
 /// for `cargo bench`, `cargo build --release --examples` does).
-fn example(name: &str) -> PathBuf {
+pub fn example(name: &str) -> PathBuf {
     let dir = Path::new(binary()).parent().unwrap();
     let path = dir.join("examples").join(name);
     assert!(

@@ -11,6 +11,7 @@ pub mod latency;
 pub mod moto;
 pub mod notifier_load;
 pub mod platforms;
+pub mod tls_fleet;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -72,6 +73,7 @@ struct PageState {
 pub struct StatusServer {
     pub addr: SocketAddr,
     state: Arc<Mutex<PageState>>,
+    latency: Duration,
 }
 
 /// The three documents of one page, shareable across many providers without copies.
@@ -111,27 +113,21 @@ impl StatusServer {
     /// Every answer is delayed by `latency`, like a page across the internet.
     pub async fn with_latency(latency: Duration) -> StatusServer {
         let state = Arc::new(Mutex::new(PageState::default()));
-        let handler_state = state.clone();
-        let app = Router::new().fallback(move |request: Request<Body>| {
-            let state = handler_state.clone();
-            async move {
-                let extra = state
-                    .lock()
-                    .unwrap()
-                    .delays
-                    .get(request.uri().path())
-                    .copied();
-                let delay = latency + extra.unwrap_or_default();
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
-                }
-                serve_page(&state, request)
-            }
-        });
+        let app = page_router(state.clone(), latency);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        StatusServer { addr, state }
+        StatusServer {
+            addr,
+            state,
+            latency,
+        }
+    }
+
+    /// The same pages as a router, for a front of one's own (the HTTPS fleet's TLS server):
+    /// requests it serves count, and misbehave, like those to `addr`.
+    pub fn router(&self) -> Router {
+        page_router(self.state.clone(), self.latency)
     }
 
     pub fn url(&self, slug: &str) -> String {
@@ -228,6 +224,25 @@ impl StatusServer {
         let state = self.state.lock().unwrap();
         (state.requests, state.not_modified)
     }
+}
+
+fn page_router(state: Arc<Mutex<PageState>>, latency: Duration) -> Router {
+    Router::new().fallback(move |request: Request<Body>| {
+        let state = state.clone();
+        async move {
+            let extra = state
+                .lock()
+                .unwrap()
+                .delays
+                .get(request.uri().path())
+                .copied();
+            let delay = latency + extra.unwrap_or_default();
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            serve_page(&state, request)
+        }
+    })
 }
 
 fn serve_page(state: &Mutex<PageState>, request: Request<Body>) -> Response {

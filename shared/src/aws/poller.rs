@@ -112,7 +112,8 @@ impl Poller {
             concurrency: config.settings.concurrency,
             fetcher: Fetcher::new(
                 config.settings.allow_private_targets,
-                HttpLimits::for_polling(config.settings.interval),
+                HttpLimits::for_polling(config.settings.interval)
+                    .with_tls_sessions_for(config.providers.len()),
                 DEFAULT_MAX_BODY_BYTES,
             ),
             table,
