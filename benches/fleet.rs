@@ -201,6 +201,72 @@ fn cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_per_provi
     }
     adaptive_cost_model(cpu_per_provider, wait_per_provider);
     sharded_cost_model(cpu_per_provider, wait_per_provider, first_cpu_per_provider);
+    // FLEET_TLS_EXTRA="0.790,1.010": ms of CPU per provider and steady cycle that reconnecting
+    // costs beyond kept connections, resumed and with full handshakes (benches/fleet_tls.rs
+    // prints it).
+    if let Ok(extra) = std::env::var("FLEET_TLS_EXTRA") {
+        let ms: Vec<f64> = extra
+            .split(',')
+            .map(|f| {
+                f.trim()
+                    .parse()
+                    .expect("FLEET_TLS_EXTRA: two numbers, in ms")
+            })
+            .collect();
+        assert_eq!(ms.len(), 2, "FLEET_TLS_EXTRA: resumed ms, full ms");
+        tls_cost_model(
+            cpu_per_provider,
+            wait_per_provider,
+            first_cpu_per_provider,
+            (ms[0] / 1e3, ms[1] / 1e3),
+        );
+    }
+}
+
+/// The fleet's monthly cost at 1-minute freshness by how the vendors treat the poller's
+/// connections between runs: kept (a warm container's pool, as the tables above assume),
+/// closed with the TLS session resumed (the client keeps a session per host), closed with a
+/// full handshake each time. First runs always pay full handshakes, so shards are sized
+/// with them.
+fn tls_cost_model(
+    cpu_per_provider: f64,
+    wait_per_provider: f64,
+    first_cpu_per_provider: f64,
+    (resumed, full): (f64, f64),
+) {
+    println!();
+    println!(
+        "TLS between runs (1-minute schedule, sharded as above, adaptive polling off): +{:.3} ms \
+         of CPU per provider and run when every connection is made again with a resumed \
+         session, +{:.3} ms with full handshakes:",
+        resumed * 1e3,
+        full * 1e3
+    );
+    println!(
+        "| providers | connections kept | reconnected, sessions resumed | reconnected, full handshakes |"
+    );
+    println!("|---|---|---|---|");
+    for providers in [1_000.0_f64, 5_000.0, 10_000.0, 50_000.0] {
+        let cost = |extra: f64| {
+            // A first run connects to every host for the first time: full handshakes.
+            let (shards, total) = sharded_total(
+                providers,
+                cpu_per_provider + extra,
+                wait_per_provider,
+                first_cpu_per_provider + full,
+            );
+            format!(
+                "${total:.2} ({shards:.0} shard{})",
+                if shards > 1.0 { "s" } else { "" }
+            )
+        };
+        println!(
+            "| {providers:.0} | {} | {} | {} |",
+            cost(0.0),
+            cost(resumed),
+            cost(full)
+        );
+    }
 }
 
 /// Large fleets at 1-minute freshness: the fleet split into `PollerShards` shards.
@@ -214,9 +280,6 @@ fn cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_per_provi
 /// long-polling it while idle (as for the hot queue: 648,000 receives a month). Adaptive
 /// polling is off here (its rounds are in the table above).
 fn sharded_cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_per_provider: f64) {
-    const SHARE_128: f64 = 128.0 / 1769.0;
-    const FIRST_RUN_BUDGET: f64 = 50.0;
-    const IDLE_RECEIVES: f64 = 648_000.0;
     println!();
     println!("large fleets, 1-minute schedule, sharded (PollerShards), adaptive polling off:");
     println!(
@@ -224,34 +287,89 @@ fn sharded_cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_p
     );
     println!("|---|---|---|---|---|---|---|---|");
     for providers in [1_000.0_f64, 5_000.0, 10_000.0, 50_000.0] {
-        let first_run = first_cpu_per_provider * providers / SHARE_128;
-        let shards = (first_run / FIRST_RUN_BUDGET).ceil().max(1.0);
-        let per_shard = providers / shards;
-        let (_, duration, one_shard) = cheapest_poller(
-            cpu_per_provider * per_shard,
-            wait_per_provider * per_shard,
-            RUNS,
+        let fleet = sharded(
+            providers,
+            cpu_per_provider,
+            wait_per_provider,
+            first_cpu_per_provider,
         );
-        let poller = one_shard * shards;
-        let sharding = if shards > 1.0 {
-            let dispatch = RUNS * (0.020 * 0.125 * GB_SECOND + REQUEST);
-            let sqs = RUNS * ((shards / 10.0).ceil() + 2.0 * shards) * SQS_REQUEST
-                + IDLE_RECEIVES * SQS_REQUEST;
-            let leases = RUNS * shards * 2.0 * 0.625 / 1e6;
-            let logs = RUNS * shards * 1024.0 / 1e9 * LOG_GB;
-            dispatch + sqs + leases + logs
-        } else {
-            0.0
-        };
-        let base = base_costs(providers, RUNS, poller);
+        let base = base_costs(providers, RUNS, fleet.poller);
         println!(
-            "| {providers:.0} | {shards:.0} | {duration:.1} s / {:.1} s | ${poller:.2} | ${sharding:.2} | ${:.2} | ${:.2} | **${:.2}** |",
-            first_run / shards + 0.010,
+            "| {providers:.0} | {:.0} | {:.1} s / {:.1} s | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** |",
+            fleet.shards,
+            fleet.steady_run,
+            fleet.first_run,
+            fleet.poller,
+            fleet.sharding,
             base.dynamodb,
             base.sns_logs,
-            base.total() + sharding
+            base.total() + fleet.sharding
         );
     }
+}
+
+struct ShardedFleet {
+    shards: f64,
+    /// One shard's run, steady and first, in seconds.
+    steady_run: f64,
+    first_run: f64,
+    /// The poller's monthly Lambda cost, all shards.
+    poller: f64,
+    /// Shard queue, leases, dispatch and the shards' logs, monthly.
+    sharding: f64,
+}
+
+fn sharded(
+    providers: f64,
+    cpu_per_provider: f64,
+    wait_per_provider: f64,
+    first_cpu_per_provider: f64,
+) -> ShardedFleet {
+    const SHARE_128: f64 = 128.0 / 1769.0;
+    const FIRST_RUN_BUDGET: f64 = 50.0;
+    const IDLE_RECEIVES: f64 = 648_000.0;
+    let first_run = first_cpu_per_provider * providers / SHARE_128;
+    let shards = (first_run / FIRST_RUN_BUDGET).ceil().max(1.0);
+    let per_shard = providers / shards;
+    let (_, steady_run, one_shard) = cheapest_poller(
+        cpu_per_provider * per_shard,
+        wait_per_provider * per_shard,
+        RUNS,
+    );
+    let sharding = if shards > 1.0 {
+        let dispatch = RUNS * (0.020 * 0.125 * GB_SECOND + REQUEST);
+        let sqs = RUNS * ((shards / 10.0).ceil() + 2.0 * shards) * SQS_REQUEST
+            + IDLE_RECEIVES * SQS_REQUEST;
+        let leases = RUNS * shards * 2.0 * 0.625 / 1e6;
+        let logs = RUNS * shards * 1024.0 / 1e9 * LOG_GB;
+        dispatch + sqs + leases + logs
+    } else {
+        0.0
+    };
+    ShardedFleet {
+        shards,
+        steady_run,
+        first_run: first_run / shards + 0.010,
+        poller: one_shard * shards,
+        sharding,
+    }
+}
+
+/// Shards and total monthly cost of a sharded fleet (base costs included).
+fn sharded_total(
+    providers: f64,
+    cpu_per_provider: f64,
+    wait_per_provider: f64,
+    first_cpu_per_provider: f64,
+) -> (f64, f64) {
+    let fleet = sharded(
+        providers,
+        cpu_per_provider,
+        wait_per_provider,
+        first_cpu_per_provider,
+    );
+    let base = base_costs(providers, RUNS, fleet.poller);
+    (fleet.shards, base.total() + fleet.sharding)
 }
 
 /// The poller's memory size, duration per run and monthly cost at the cheapest memory size.

@@ -93,6 +93,39 @@ fn main() {
     for report in &reports {
         print_rows(report);
     }
+    print_tls_extra(&reports);
+}
+
+/// What reconnecting costs per provider and steady cycle beyond kept connections, for the
+/// cost model (`FLEET_TLS_EXTRA` of benches/fleet.rs): the mean steady CPU per provider of
+/// the resumption and full-handshake modes, less the keep-alive mode's.
+fn print_tls_extra(reports: &[WatchReport]) {
+    let steady_ms = |mode: ServerMode| {
+        let report = reports
+            .iter()
+            .find(|r| r.transport == Transport::Https(mode))?;
+        let steady = &report.cycles[1..];
+        if steady.is_empty() {
+            return None;
+        }
+        let cpu: f64 = steady.iter().map(|c| c.cpu.as_secs_f64()).sum();
+        Some(cpu * 1e3 / (steady.len() * report.providers) as f64)
+    };
+    let (Some(kept), Some(resumed), Some(full)) = (
+        steady_ms(ServerMode::KeepAlive),
+        steady_ms(ServerMode::Resumption),
+        steady_ms(ServerMode::FullHandshakes),
+    ) else {
+        return;
+    };
+    println!(
+        "TLS beyond kept connections, per provider and steady cycle: {:.3} ms reconnecting with \
+         resumed sessions, {:.3} ms with full handshakes (FLEET_TLS_EXTRA=\"{:.3},{:.3}\")",
+        resumed - kept,
+        full - kept,
+        resumed - kept,
+        full - kept
+    );
 }
 
 fn print_rows(report: &WatchReport) {
