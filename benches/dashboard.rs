@@ -18,6 +18,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use support::env_or;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,13 +39,6 @@ const LOAD_PER_SECOND: u64 = 50;
 const RSS_BUDGET_MIB: f64 = 96.0;
 /// Steady cycles per phase (without load, with load), run twice in alternation.
 const CYCLES_PER_PHASE: usize = 3;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// What each provider's page is like. Shares per thousand, as in the fleet bench where they
 /// overlap: 5 % with an incident under way, 3 % with maintenance in the next days, 1 % whose

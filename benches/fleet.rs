@@ -12,16 +12,11 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use support::env_or;
+
 use std::time::Duration;
 
 use support::fleet::{FleetOptions, RunFigures, run_fleet};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is expected.
@@ -249,12 +244,13 @@ fn tls_cost_model(
     for providers in [1_000.0_f64, 5_000.0, 10_000.0, 50_000.0] {
         let cost = |extra: f64| {
             // A first run connects to every host for the first time: full handshakes.
-            let (shards, total) = sharded_total(
+            let (fleet, base) = sharded_costs(
                 providers,
                 cpu_per_provider + extra,
                 wait_per_provider,
                 first_cpu_per_provider + full,
             );
+            let (shards, total) = (fleet.shards, base.total() + fleet.sharding);
             format!(
                 "${total:.2} ({shards:.0} shard{})",
                 if shards > 1.0 { "s" } else { "" }
@@ -287,13 +283,12 @@ fn sharded_cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_p
     );
     println!("|---|---|---|---|---|---|---|---|");
     for providers in [1_000.0_f64, 5_000.0, 10_000.0, 50_000.0] {
-        let fleet = sharded(
+        let (fleet, base) = sharded_costs(
             providers,
             cpu_per_provider,
             wait_per_provider,
             first_cpu_per_provider,
         );
-        let base = base_costs(providers, RUNS, fleet.poller);
         println!(
             "| {providers:.0} | {:.0} | {:.1} s / {:.1} s | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** |",
             fleet.shards,
@@ -355,13 +350,13 @@ fn sharded(
     }
 }
 
-/// Shards and total monthly cost of a sharded fleet (base costs included).
-fn sharded_total(
+/// A sharded fleet at 1-minute freshness and the base costs of its size.
+fn sharded_costs(
     providers: f64,
     cpu_per_provider: f64,
     wait_per_provider: f64,
     first_cpu_per_provider: f64,
-) -> (f64, f64) {
+) -> (ShardedFleet, BaseCosts) {
     let fleet = sharded(
         providers,
         cpu_per_provider,
@@ -369,7 +364,7 @@ fn sharded_total(
         first_cpu_per_provider,
     );
     let base = base_costs(providers, RUNS, fleet.poller);
-    (fleet.shards, base.total() + fleet.sharding)
+    (fleet, base)
 }
 
 /// The poller's memory size, duration per run and monthly cost at the cheapest memory size.

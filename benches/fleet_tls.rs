@@ -14,18 +14,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use support::env_or;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use support::fleet::FleetOptions;
 use support::tls_fleet::{ServerMode, Transport, WatchOptions, WatchReport, watch_fleet};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let providers = env_or("FLEET_PROVIDERS", 1000) as usize;

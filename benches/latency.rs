@@ -16,18 +16,13 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use support::env_or;
+
 use std::time::Duration;
 
 use support::latency::{
     ChangeKind, LatencyOptions, Mode, ModeReport, Posting, by_kind, percentile, run_mode,
 };
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())

@@ -24,6 +24,7 @@ use chrono::Utc;
 use tokio::io::AsyncBufReadExt;
 
 use super::fixture::Page;
+use super::process::cpu_of;
 use super::{StatusServer, WebhookReceiver, Workspace};
 
 /// How the watcher is configured in a run.
@@ -467,23 +468,6 @@ fn config(
         ));
     }
     config
-}
-
-/// The watcher's user + system CPU time so far.
-fn cpu_of(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces), from the closing parenthesis:
-    // state is field 3, utime 14 and stime 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .skip(1)
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
-    // SAFETY: sysconf only reads a constant of the system.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Duration::from_secs_f64(ticks as f64 / per_second)
 }
 
 /// One mode: a fresh fleet, state file and watcher; warm-up (the first round, which reads

@@ -11,6 +11,7 @@ pub mod latency;
 pub mod moto;
 pub mod notifier_load;
 pub mod platforms;
+pub mod process;
 pub mod tls_fleet;
 
 use std::collections::{HashMap, VecDeque};
@@ -534,4 +535,12 @@ pub fn assert_no_panic(output: &Output) {
         !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
         "the process panicked:\n{err}"
     );
+}
+
+/// A benchmark's numeric knob from the environment, or its default.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
