@@ -171,6 +171,30 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// Raises the soft limit on open files to the hard one. Every vendor is a host of its own, and
+/// the client keeps up to three idle connections per host between cycles (one per document
+/// it fetched at once), so a watcher of a few hundred HTTPS vendors needs more descriptors
+/// than the soft limit systemd gives services (1,024; the hard one is 524,288). Failing to
+/// raise it is not fatal: connections then fail with "too many open files" and are retried.
+fn raise_open_files_limit() {
+    #[cfg(target_os = "linux")]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
+                && limit.rlim_cur < limit.rlim_max
+            {
+                limit.rlim_cur = limit.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            }
+        }
+    }
+}
+
 /// mimalloc instead of glibc's malloc: parsing a first cycle of 5,000 GitHub-sized pages took
 /// 11.0 s of CPU on glibc's allocator (8.6 s with one arena, most of the difference in its
 /// locks and consolidation) and 7.2 s on mimalloc (BENCHMARKS.md, "Cold cycles"). The
@@ -182,6 +206,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    raise_open_files_limit();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -95,3 +95,66 @@ async fn statusrelay_health_tells_a_live_watcher_from_none() {
     assert_eq!(stdout(&live).trim(), "ok");
     child.kill().await.unwrap();
 }
+
+/// Started as systemd starts services (a soft limit of 1,024 open files under a higher hard
+/// one), the watcher raises its soft limit to the hard one: every vendor is a host with up to
+/// three kept connections, so a few hundred HTTPS vendors need more than 1,024 descriptors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_raises_its_open_files_limit_to_the_hard_limit() {
+    use std::os::unix::process::CommandExt;
+    let server = StatusServer::start().await;
+    server.publish(
+        "acme",
+        &support::fixture::Page::realistic("Acme", &server.url("acme")),
+    );
+    let work = Workspace::new();
+    let config = work.write_config(&format!(
+        "[settings]\nstate = \"{}\"\nallow_private_targets = true\ninterval = \"1h\"\n\n\
+         [[providers]]\nid = \"acme\"\nurl = \"{}\"\nplatform = \"statuspage\"\n",
+        work.path("state.db").display(),
+        server.url("acme")
+    ));
+    let mut command = Command::new(binary());
+    command
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: only setrlimit runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 1024,
+                rlim_max: 4096,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let limits = format!("/proc/{}/limits", child.id());
+    let open_files = || {
+        let text = std::fs::read_to_string(&limits).unwrap_or_default();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .map(str::to_owned)
+            .unwrap_or_default();
+        let numbers: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        numbers
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = open_files();
+    while seen.first() != Some(&4096) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = open_files();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(seen, [4096, 4096], "soft and hard limit of open files");
+}
