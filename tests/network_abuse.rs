@@ -21,6 +21,7 @@ const LIMITS: HttpLimits = HttpLimits {
     total_timeout: Duration::from_secs(3),
     keep_idle: Duration::from_secs(90),
     tls_session_hosts: statusrelay_core::net::DEFAULT_TLS_SESSION_HOSTS,
+    idle_per_host: None,
 };
 
 fn json(body: impl Into<Body>) -> Response<Body> {

@@ -132,6 +132,8 @@ pub struct HttpLimits {
     /// How many servers' TLS sessions the client remembers, so that a new connection to any
     /// of them resumes instead of paying a full handshake (`with_tls_sessions_for`).
     pub tls_session_hosts: usize,
+    /// Idle connections kept per host (`None`: no limit).
+    pub idle_per_host: Option<usize>,
 }
 
 /// Servers whose TLS sessions a client remembers unless told how many hosts it talks to.
@@ -148,6 +150,7 @@ impl Default for HttpLimits {
             total_timeout: Duration::from_secs(20),
             keep_idle: Duration::from_secs(90),
             tls_session_hosts: DEFAULT_TLS_SESSION_HOSTS,
+            idle_per_host: None,
         }
     }
 }
@@ -168,6 +171,14 @@ impl HttpLimits {
     /// thousands of vendor pages resumes each host's session when it reconnects (the host
     /// closed the idle connection, or the poller is a fresh Lambda container's warm client)
     /// instead of doing a full handshake, certificate chain verification included.
+    /// Keeps at most `n` idle connections per host (0: none, every request connects).
+    pub fn with_idle_per_host(self, n: usize) -> HttpLimits {
+        HttpLimits {
+            idle_per_host: Some(n),
+            ..self
+        }
+    }
+
     pub fn with_tls_sessions_for(self, hosts: usize) -> HttpLimits {
         HttpLimits {
             tls_session_hosts: hosts.max(DEFAULT_TLS_SESSION_HOSTS),
@@ -218,6 +229,9 @@ pub fn client_builder(allow_private: bool, limits: HttpLimits) -> reqwest::Clien
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.total_timeout)
         .pool_idle_timeout(limits.keep_idle);
+    if let Some(n) = limits.idle_per_host {
+        builder = builder.pool_max_idle_per_host(n);
+    }
     if let Some(tls) = tls_config(limits.tls_session_hosts) {
         builder = builder.tls_backend_preconfigured(tls);
     }

@@ -46,7 +46,7 @@ async fn main() -> Result<(), Error> {
         };
         if shards > 1 {
             let url = required_env("SHARD_QUEUE_URL")?;
-            poller = poller.with_shards(shards, ShardQueue::new(sqs, url));
+            poller = poller.with_shards(shards, ShardQueue::new(sqs, url), &config);
         }
         Ok::<_, Error>(poller)
     })

@@ -99,6 +99,39 @@ pub struct Poller {
     rounds: u32,
 }
 
+/// Vendor hosts one invocation may keep a connection to: Lambda allows 1,024 file
+/// descriptors, and a warm container keeps one connection per host it polled (over HTTP/2;
+/// the HTTPS fleet bench's watcher held 1,016 for 1,000 hosts), which the pool never gives
+/// back to make room for a new one.
+pub const KEPT_HOSTS: usize = 900;
+
+/// The poller's client for `hosts` vendors per invocation: connections kept between runs
+/// (one per host) while they fit in Lambda's descriptors; beyond, none are kept (sessions are
+/// still resumed), since a full table of idle connections would fail every new one with
+/// "too many open files".
+fn lambda_fetcher(config: &Config, hosts: usize) -> Fetcher {
+    let limits = HttpLimits::for_polling(config.settings.interval)
+        .with_tls_sessions_for(hosts)
+        .with_idle_per_host(idle_per_host(hosts));
+    if hosts > KEPT_HOSTS {
+        warn!(
+            hosts,
+            kept_hosts = KEPT_HOSTS,
+            "more vendors per invocation than Lambda's file descriptors can keep connections to: connections are not kept between runs (raise PollerShards)"
+        );
+    }
+    Fetcher::new(
+        config.settings.allow_private_targets,
+        limits,
+        DEFAULT_MAX_BODY_BYTES,
+    )
+}
+
+/// Idle connections kept per host for `hosts` vendors per invocation.
+pub fn idle_per_host(hosts: usize) -> usize {
+    usize::from(hosts <= KEPT_HOSTS)
+}
+
 impl Poller {
     pub fn new(config: &Config, table: Table, keep_finished_days: i64) -> Poller {
         Poller {
@@ -110,12 +143,7 @@ impl Poller {
             interval: config.settings.interval,
             providers: config.providers.clone(),
             concurrency: config.settings.concurrency,
-            fetcher: Fetcher::new(
-                config.settings.allow_private_targets,
-                HttpLimits::for_polling(config.settings.interval)
-                    .with_tls_sessions_for(config.providers.len()),
-                DEFAULT_MAX_BODY_BYTES,
-            ),
+            fetcher: lambda_fetcher(config, config.providers.len()),
             table,
             keep_finished: Duration::days(keep_finished_days),
             unreachable_after: config.settings.unreachable_after,
@@ -134,9 +162,11 @@ impl Poller {
 
     /// Splits the fleet into `shards` (see [`super::shards`]): scheduled runs then queue one
     /// run per shard on `queue`.
-    pub fn with_shards(mut self, shards: u32, queue: ShardQueue) -> Poller {
+    pub fn with_shards(mut self, shards: u32, queue: ShardQueue, config: &Config) -> Poller {
         self.shards = shards.max(1);
         self.shard_queue = Some(queue);
+        let per_shard = config.providers.len().div_ceil(self.shards as usize);
+        self.fetcher = lambda_fetcher(config, per_shard);
         self
     }
 
@@ -822,4 +852,16 @@ impl Poller {
 enum PollFailure {
     Source(String),
     Table(TableError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_kept_only_while_they_fit_in_lambdas_descriptors() {
+        assert_eq!(idle_per_host(1), 1);
+        assert_eq!(idle_per_host(KEPT_HOSTS), 1);
+        assert_eq!(idle_per_host(KEPT_HOSTS + 1), 0);
+    }
 }
