@@ -268,8 +268,10 @@ fn tls_cost_model(
 /// Large fleets at 1-minute freshness: the fleet split into `PollerShards` shards.
 ///
 /// Shards are sized so that even a first run (every page new, the first cycle's CPU per
-/// provider) of one shard fits in 50 s at 128 MB (7.2 % of a vCPU); each shard's steady run is
-/// then billed like a scheduled run of its share of the fleet at the cheapest memory size.
+/// provider) of one shard fits in 50 s at 128 MB (7.2 % of a vCPU), and so that no shard has
+/// more than 900 vendor hosts (a warm Lambda container keeps one connection per host and may
+/// hold 1,024 file descriptors); each shard's steady run is then billed like a scheduled run of
+/// its share of the fleet at the cheapest memory size.
 /// Added per run when sharded: the scheduled run that queues the shards (20 ms at 128 MB),
 /// one SQS SendMessageBatch per ten shards, a receive and a delete per shard, two lease writes
 /// per shard (1 WRU each), 1 KB of logs per invocation; and the shard queue's trigger
@@ -322,9 +324,16 @@ fn sharded(
 ) -> ShardedFleet {
     const SHARE_128: f64 = 128.0 / 1769.0;
     const FIRST_RUN_BUDGET: f64 = 50.0;
+    const HOSTS_PER_SHARD: f64 = 900.0;
     const IDLE_RECEIVES: f64 = 648_000.0;
     let first_run = first_cpu_per_provider * providers / SHARE_128;
-    let shards = (first_run / FIRST_RUN_BUDGET).ceil().max(1.0);
+    // A warm container keeps a connection per vendor host (one over HTTP/2: 1,016 descriptors
+    // for 1,000 hosts in the HTTPS fleet), and Lambda allows 1,024 descriptors: 900 hosts per
+    // shard keep every connection without running out.
+    let shards = (first_run / FIRST_RUN_BUDGET)
+        .max(providers / HOSTS_PER_SHARD)
+        .ceil()
+        .max(1.0);
     let per_shard = providers / shards;
     let (_, steady_run, one_shard) = cheapest_poller(
         cpu_per_provider * per_shard,
