@@ -167,10 +167,6 @@ impl HttpLimits {
         }
     }
 
-    /// Remembers TLS sessions for `hosts` servers (at least the default's): a watcher of
-    /// thousands of vendor pages resumes each host's session when it reconnects (the host
-    /// closed the idle connection, or the poller is a fresh Lambda container's warm client)
-    /// instead of doing a full handshake, certificate chain verification included.
     /// Keeps at most `n` idle connections per host (0: none, every request connects).
     pub fn with_idle_per_host(self, n: usize) -> HttpLimits {
         HttpLimits {
@@ -179,6 +175,10 @@ impl HttpLimits {
         }
     }
 
+    /// Remembers TLS sessions for `hosts` servers (at least the default's): a watcher of
+    /// thousands of vendor pages resumes each host's session when it reconnects (the host
+    /// closed the idle connection, or the poller is a fresh Lambda container's warm client)
+    /// instead of doing a full handshake, certificate chain verification included.
     pub fn with_tls_sessions_for(self, hosts: usize) -> HttpLimits {
         HttpLimits {
             tls_session_hosts: hosts.max(DEFAULT_TLS_SESSION_HOSTS),

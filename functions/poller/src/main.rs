@@ -30,13 +30,6 @@ async fn main() -> Result<(), Error> {
             .ok()
             .and_then(|d| d.parse().ok())
             .unwrap_or(30);
-        let mut poller = Poller::new(&config, table, keep_days);
-        let sqs = aws_sdk_sqs::Client::new(&aws);
-        // Adaptive polling is on where the template made a queue for it.
-        let hot_queue = std::env::var("HOT_QUEUE_URL").unwrap_or_default();
-        if !hot_queue.trim().is_empty() {
-            poller = poller.with_hot_queue(HotQueue::new(sqs.clone(), hot_queue.trim()));
-        }
         let shards: u32 = match std::env::var("POLLER_SHARDS") {
             Ok(n) => n
                 .trim()
@@ -44,9 +37,16 @@ async fn main() -> Result<(), Error> {
                 .map_err(|_| format!("POLLER_SHARDS: {n:?} is not a shard count"))?,
             Err(_) => 1,
         };
+        let mut poller = Poller::new(&config, table, keep_days, shards);
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        // Adaptive polling is on where the template made a queue for it.
+        let hot_queue = std::env::var("HOT_QUEUE_URL").unwrap_or_default();
+        if !hot_queue.trim().is_empty() {
+            poller = poller.with_hot_queue(HotQueue::new(sqs.clone(), hot_queue.trim()));
+        }
         if shards > 1 {
             let url = required_env("SHARD_QUEUE_URL")?;
-            poller = poller.with_shards(shards, ShardQueue::new(sqs, url), &config);
+            poller = poller.with_shard_queue(ShardQueue::new(sqs, url));
         }
         Ok::<_, Error>(poller)
     })

@@ -43,6 +43,15 @@ impl PollRequest {
         self.round == 0
     }
 
+    /// The providers this request names that are in `among`, in the request's order.
+    pub fn providers_in(&self, among: &std::collections::HashSet<String>) -> Vec<String> {
+        self.providers
+            .iter()
+            .filter(|id| among.contains(*id))
+            .cloned()
+            .collect()
+    }
+
     /// A hot round that arrives a whole `hot_interval` late (its invocation waited behind
     /// others) is dropped: the next round or the next scheduled run is due by then.
     pub fn is_stale(&self, now: DateTime<Utc>, hot_interval: Duration) -> bool {

@@ -133,17 +133,22 @@ pub fn idle_per_host(hosts: usize) -> usize {
 }
 
 impl Poller {
-    pub fn new(config: &Config, table: Table, keep_finished_days: i64) -> Poller {
+    /// A poller of `config`'s providers split into `shards` (1: unsharded); a sharded one also
+    /// needs [`Poller::with_shard_queue`] to queue its shard runs.
+    pub fn new(config: &Config, table: Table, keep_finished_days: i64, shards: u32) -> Poller {
+        let shards = shards.max(1);
+        // The client is sized for what one invocation polls: one shard.
+        let per_invocation = config.providers.len().div_ceil(shards as usize);
         Poller {
             meta_cache: Mutex::new(HashMap::new()),
-            shards: 1,
+            shards,
             shard_queue: None,
             container: format!("{:016x}", fastrand::u64(..)),
             leases_taken: Default::default(),
             interval: config.settings.interval,
             providers: config.providers.clone(),
             concurrency: config.settings.concurrency,
-            fetcher: lambda_fetcher(config, config.providers.len()),
+            fetcher: lambda_fetcher(config, per_invocation),
             table,
             keep_finished: Duration::days(keep_finished_days),
             unreachable_after: config.settings.unreachable_after,
@@ -160,13 +165,9 @@ impl Poller {
         self
     }
 
-    /// Splits the fleet into `shards` (see [`super::shards`]): scheduled runs then queue one
-    /// run per shard on `queue`.
-    pub fn with_shards(mut self, shards: u32, queue: ShardQueue, config: &Config) -> Poller {
-        self.shards = shards.max(1);
+    /// Where a sharded poller's scheduled runs queue one run per shard (see [`super::shards`]).
+    pub fn with_shard_queue(mut self, queue: ShardQueue) -> Poller {
         self.shard_queue = Some(queue);
-        let per_shard = config.providers.len().div_ceil(self.shards as usize);
-        self.fetcher = lambda_fetcher(config, per_shard);
         self
     }
 
@@ -322,12 +323,7 @@ impl Poller {
             "queued polls finished"
         );
         for request in &current {
-            let still_hot: Vec<String> = request
-                .providers
-                .iter()
-                .filter(|id| hot.contains(*id))
-                .cloned()
-                .collect();
+            let still_hot = request.providers_in(&hot);
             if let Some(next) = request.next_round(still_hot, self.rounds, self.hot_interval) {
                 self.queue(&next).await;
             }
@@ -382,12 +378,7 @@ impl Poller {
             "their shard is being polled by another invocation; queued again"
         );
         for request in requests {
-            let providers: Vec<String> = request
-                .providers
-                .iter()
-                .filter(|id| busy.contains(*id))
-                .cloned()
-                .collect();
+            let providers = request.providers_in(busy);
             if !providers.is_empty() {
                 let again = PollRequest {
                     providers,

@@ -120,6 +120,7 @@ mod tests {
             assert_eq!(shard, shard_of(id, 3));
             counts[shard as usize] += 1;
         }
+        assert_eq!(counts.iter().sum::<usize>(), 300);
         assert!(counts.iter().all(|&c| c > 60), "{counts:?}");
         assert_eq!(shard_of("x", 0), 0);
     }
