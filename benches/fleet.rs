@@ -20,21 +20,11 @@ use support::fleet::{FleetOptions, RunFigures, run_fleet};
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is expected.
-    if let Ok(figures) = std::env::var("FLEET_COST_FROM") {
-        let ms: Vec<f64> = figures
-            .split(',')
-            .map(|f| {
-                f.trim()
-                    .parse()
-                    .expect("FLEET_COST_FROM: three numbers, in ms")
-            })
-            .collect();
-        assert_eq!(
-            ms.len(),
-            3,
-            "FLEET_COST_FROM: steady CPU ms, wait ms, first-cycle CPU ms (per provider)"
-        );
-        cost_model(ms[0] / 1e3, ms[1] / 1e3, ms[2] / 1e3);
+    if let Some(ms) = seconds_from(
+        "FLEET_COST_FROM",
+        "steady CPU ms, wait ms, first-cycle CPU ms (per provider)",
+    ) {
+        cost_model(ms[0], ms[1], ms[2]);
         return;
     }
     let latency = Duration::from_millis(env_or("FLEET_LATENCY_MS", 50));
@@ -199,21 +189,12 @@ fn cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_per_provi
     // FLEET_TLS_EXTRA="0.790,1.010": ms of CPU per provider and steady cycle that reconnecting
     // costs beyond kept connections, resumed and with full handshakes (benches/fleet_tls.rs
     // prints it).
-    if let Ok(extra) = std::env::var("FLEET_TLS_EXTRA") {
-        let ms: Vec<f64> = extra
-            .split(',')
-            .map(|f| {
-                f.trim()
-                    .parse()
-                    .expect("FLEET_TLS_EXTRA: two numbers, in ms")
-            })
-            .collect();
-        assert_eq!(ms.len(), 2, "FLEET_TLS_EXTRA: resumed ms, full ms");
+    if let Some(extra) = seconds_from("FLEET_TLS_EXTRA", "resumed ms, full ms") {
         tls_cost_model(
             cpu_per_provider,
             wait_per_provider,
             first_cpu_per_provider,
-            (ms[0] / 1e3, ms[1] / 1e3),
+            (extra[0], extra[1]),
         );
     }
 }
@@ -223,6 +204,22 @@ fn cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_per_provi
 /// closed with the TLS session resumed (the client keeps a session per host), closed with a
 /// full handshake each time. First runs always pay full handshakes, so shards are sized
 /// with them.
+/// The figures in `var` ("0.289,0.645,…", milliseconds, as a run prints them) in seconds, one
+/// per name in `names` (comma-separated); `None` when `var` is not set.
+fn seconds_from(var: &str, names: &str) -> Option<Vec<f64>> {
+    let figures = std::env::var(var).ok()?;
+    let ms: Vec<f64> = figures
+        .split(',')
+        .map(|f| {
+            f.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{var}: {names}, numbers in ms"))
+        })
+        .collect();
+    assert_eq!(ms.len(), names.split(',').count(), "{var}: {names}");
+    Some(ms.into_iter().map(|ms| ms / 1e3).collect())
+}
+
 fn tls_cost_model(
     cpu_per_provider: f64,
     wait_per_provider: f64,
