@@ -15,7 +15,7 @@ pub const UNKNOWN_AFTER_FAILURES: u32 = 2;
 
 /// A provider's overall state, best to worst as declared (`max` picks the worst of what a page
 /// shows); [`OverallState::severity`] orders them for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OverallState {
     Operational,

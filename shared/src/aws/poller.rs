@@ -582,6 +582,7 @@ impl Poller {
                 .map_err(PollFailure::Table)?;
         }
         let open = shows_open(&snapshot);
+        let shown = crate::overview::shown_state(&snapshot);
         let first_poll = meta.is_none();
         let baseline_at = meta.as_ref().map_or(now, |m| m.baseline_at);
         let provider = config.provider(&snapshot.page.name);
@@ -650,6 +651,7 @@ impl Poller {
             } else {
                 meta.as_ref().and_then(|m| m.changed_at)
             },
+            shown: Some(shown),
         };
         let meta_written = if meta.as_ref() != Some(&new_meta) {
             self.table

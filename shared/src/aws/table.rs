@@ -84,6 +84,10 @@ pub struct ProviderMeta {
     /// When a poll last wrote a change (with `open`, whether the provider is hot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_at: Option<DateTime<Utc>>,
+    /// What the page showed at its last good read (the provider's state while its polls
+    /// succeed): the dashboard and the per-state metrics read it without the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<crate::overview::OverallState>,
 }
 
 #[derive(Serialize)]
