@@ -554,7 +554,6 @@ async fn serve_read_side(
         destinations: config.destinations.iter().map(|d| d.name.clone()).collect(),
         token: config.settings.http_token.clone(),
         heartbeat,
-        board: Default::default(),
         metrics,
         pushes: Some(pushes),
     });

@@ -335,6 +335,14 @@ fn join(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     items.join(",")
 }
 
+/// One page of the event timeline, newest first, and the cursor of the next (older) page.
+#[derive(Debug, Clone, Default)]
+pub struct EventPage {
+    pub events: Vec<StoredEvent>,
+    /// The `before` of the next page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
 /// One recorded event: its place in the store (the pagination cursor), when the watcher
 /// recorded it, and the event as routes received it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

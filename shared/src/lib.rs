@@ -17,7 +17,6 @@ pub mod diff;
 pub mod event;
 #[doc(hidden)]
 pub mod fuzzing;
-#[cfg(feature = "sqlite")]
 pub mod history;
 pub mod intake;
 #[cfg(feature = "sqlite")]

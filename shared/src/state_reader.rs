@@ -11,6 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::config::ProviderConfig;
 use crate::event::{Event, EventType};
+pub use crate::history::EventPage;
 use crate::history::{EventQuery, IncidentHistory, StoredEvent, incident_timelines};
 use crate::model::Snapshot;
 use crate::overview::{PollHealth, ProviderOverview, overview, worst_first};
@@ -18,14 +19,6 @@ use crate::store::StoreError;
 
 pub struct StateReader {
     conn: Connection,
-}
-
-/// One page of the event timeline, newest first, and the cursor of the next (older) page.
-#[derive(Debug, Clone, Default)]
-pub struct EventPage {
-    pub events: Vec<StoredEvent>,
-    /// The `before` of the next page; `None` on the last page.
-    pub next_before: Option<i64>,
 }
 
 /// Rows read per round when impact (filtered in Rust) may drop some: enough to fill most

@@ -1,5 +1,5 @@
 //! `/api/v1/providers` (every provider's overview, worst first) and `/api/v1/providers/{id}`
-//! (one provider's overview with its components and maintenances), read from the state file.
+//! (one provider's overview with its components and maintenances).
 
 use std::sync::Arc;
 
@@ -10,11 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use super::WebState;
-use crate::config::ProviderConfig;
+use super::ReadSide;
+use super::reads::ReadFailure;
 use crate::model::{Component, Incident};
 use crate::overview::ProviderOverview;
-use crate::state_reader::StateReader;
 
 #[derive(Serialize)]
 struct ProviderDetail {
@@ -31,62 +30,51 @@ struct ProviderList<'a> {
     providers: Vec<&'a ProviderOverview>,
 }
 
-pub async fn providers(State(state): State<Arc<WebState>>) -> Response {
-    let state = state.clone();
-    blocking(move || {
-        // The dashboard's board holds every overview, worst first: reading it instead of every
-        // snapshot took a request at 5,000 providers from ~220 ms to a few.
-        let board = state
-            .board
-            .board(&state.state_path, &state.providers)
-            .map_err(|e| e.to_string())?;
-        let providers: Vec<&ProviderOverview> = board.rows.iter().map(|r| &r.overview).collect();
-        Ok(Json(ProviderList { providers }).into_response())
-    })
-    .await
-}
-
-pub async fn provider(State(state): State<Arc<WebState>>, Path(id): Path<String>) -> Response {
-    let state = state.clone();
-    blocking(move || {
-        let Some(provider) = state.providers.iter().find(|p| p.id == id) else {
-            return Ok((
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such provider"})),
-            )
-                .into_response());
-        };
-        let reader = StateReader::open(&state.state_path).map_err(|e| e.to_string())?;
-        Ok(Json(detail(&reader, provider)?).into_response())
-    })
-    .await
-}
-
-fn detail(reader: &StateReader, provider: &ProviderConfig) -> Result<ProviderDetail, String> {
-    let (overview, snapshot) = reader.overview(provider).map_err(|e| e.to_string())?;
-    let (components, maintenances) = snapshot
-        .map(|s| (s.components, s.maintenances))
-        .unwrap_or_default();
-    Ok(ProviderDetail {
-        overview,
-        url: provider.url.to_string(),
-        tags: provider.tags.clone(),
-        components,
-        maintenances,
-    })
-}
-
-/// SQLite reads are blocking: off the async workers, so serving never stalls a poll.
-pub(super) async fn blocking(
-    work: impl FnOnce() -> Result<Response, String> + Send + 'static,
-) -> Response {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(reason)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"error": reason})),
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+pub async fn providers(State(side): State<Arc<ReadSide>>) -> Response {
+    // The dashboard's board holds every overview, worst first: reading it instead of every
+    // snapshot took a request at 5,000 providers from ~220 ms to a few.
+    match side.reads.board().await {
+        Ok(board) => {
+            let providers: Vec<&ProviderOverview> =
+                board.rows.iter().map(|r| &r.overview).collect();
+            Json(ProviderList { providers }).into_response()
+        }
+        Err(failure) => unavailable(&failure),
     }
+}
+
+pub async fn provider(State(side): State<Arc<ReadSide>>, Path(id): Path<String>) -> Response {
+    let Some(config) = side.providers.iter().find(|p| p.id == id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such provider"})),
+        )
+            .into_response();
+    };
+    match side.reads.provider(config).await {
+        Ok(record) => {
+            let (components, maintenances) = record
+                .snapshot
+                .map(|s| (s.components, s.maintenances))
+                .unwrap_or_default();
+            Json(ProviderDetail {
+                overview: record.overview,
+                url: config.url.to_string(),
+                tags: config.tags.clone(),
+                components,
+                maintenances,
+            })
+            .into_response()
+        }
+        Err(failure) => unavailable(&failure),
+    }
+}
+
+/// The store could not answer: a 503 with the reason, as JSON.
+pub(super) fn unavailable(failure: &ReadFailure) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"error": failure.to_string()})),
+    )
+        .into_response()
 }

@@ -13,26 +13,22 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::WebState;
-use super::api::blocking;
+use super::ReadSide;
 use super::events::{self, ReadError};
 use crate::history::{EventQuery, QueryError, StoredEvent};
 use crate::render::{self, Message};
 
 const CONTENT_TYPE: &str = "application/atom+xml; charset=utf-8";
 
-pub async fn feed(State(state): State<Arc<WebState>>, RawQuery(raw): RawQuery) -> Response {
-    blocking(
-        move || match events::read(&state, raw.as_deref().unwrap_or_default()) {
-            Ok((query, page)) => {
-                let xml = build(&query, &page.events, Utc::now()).to_string();
-                Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], xml).into_response())
-            }
-            Err(ReadError::Query(e)) => Ok(bad_request(&e)),
-            Err(ReadError::Store(reason)) => Err(reason),
-        },
-    )
-    .await
+pub async fn feed(State(side): State<Arc<ReadSide>>, RawQuery(raw): RawQuery) -> Response {
+    match events::read(&side, raw.as_deref().unwrap_or_default()).await {
+        Ok((query, page)) => {
+            let xml = build(&query, &page.events, Utc::now()).to_string();
+            ([(header::CONTENT_TYPE, CONTENT_TYPE)], xml).into_response()
+        }
+        Err(ReadError::Query(e)) => bad_request(&e),
+        Err(ReadError::Store(failure)) => super::api::unavailable(&failure),
+    }
 }
 
 fn bad_request(error: &QueryError) -> Response {

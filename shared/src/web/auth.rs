@@ -11,14 +11,23 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use super::WebState;
+/// The read side's token (`None`: no check; then only loopback or IAM-authorized callers
+/// reach it).
+#[derive(Clone, Default)]
+pub struct TokenCheck(Option<Arc<str>>);
+
+impl TokenCheck {
+    pub fn new(token: Option<String>) -> TokenCheck {
+        TokenCheck(token.map(Arc::from))
+    }
+}
 
 pub async fn require_token(
-    State(state): State<Arc<WebState>>,
+    State(TokenCheck(token)): State<TokenCheck>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(expected) = &state.token else {
+    let Some(expected) = token.as_deref() else {
         return next.run(request).await;
     };
     let is_expected = |offered: &str| bool::from(offered.as_bytes().ct_eq(expected.as_bytes()));

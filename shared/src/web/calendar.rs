@@ -27,13 +27,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use icalendar::{Calendar, Component, EventLike, EventStatus, Property};
 
-use super::WebState;
-use super::api::blocking;
+use super::ReadSide;
 use crate::config::ProviderConfig;
 use crate::history::{IncidentHistory, ProviderFilter};
 use crate::model::{EntityKind, Incident, IncidentStatus, Snapshot};
 use crate::render;
-use crate::state_reader::StateReader;
 
 const CONTENT_TYPE: &str = "text/calendar; charset=utf-8";
 const PRODID: &str = "-//statusrelay//vendor maintenance//EN";
@@ -58,47 +56,28 @@ pub struct MaintenanceEntry {
     pub cancelled: bool,
 }
 
-pub async fn maintenance(State(state): State<Arc<WebState>>, RawQuery(raw): RawQuery) -> Response {
-    blocking(move || {
-        let selected = match ProviderFilter::parse(raw.as_deref().unwrap_or_default())
-            .and_then(|filter| filter.select(&state.providers))
-        {
-            Ok(selected) => selected,
-            Err(e) => {
-                return Ok((
-                    StatusCode::BAD_REQUEST,
-                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                    format!("{e}\n"),
-                )
-                    .into_response());
-            }
-        };
-        let reader = StateReader::open(&state.state_path).map_err(|e| e.to_string())?;
-        let now = Utc::now();
-        let mut entries = Vec::new();
-        for provider in selected {
-            entries.extend(provider_entries(&reader, provider, now).map_err(|e| e.to_string())?);
+pub async fn maintenance(State(side): State<Arc<ReadSide>>, RawQuery(raw): RawQuery) -> Response {
+    let selected = match ProviderFilter::parse(raw.as_deref().unwrap_or_default())
+        .and_then(|filter| filter.select(&side.providers))
+    {
+        Ok(selected) => selected,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{e}\n"),
+            )
+                .into_response();
         }
-        let body = render_calendar(&entries, now);
-        Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response())
-    })
-    .await
-}
-
-fn provider_entries(
-    reader: &StateReader,
-    provider: &ProviderConfig,
-    now: DateTime<Utc>,
-) -> Result<Vec<MaintenanceEntry>, crate::store::StoreError> {
-    let (snapshot, _) = reader.provider(&provider.id)?;
-    let Some(snapshot) = snapshot else {
-        return Ok(Vec::new());
     };
-    // The store holds the retention window only; everything in it counts.
-    let history = reader.incident_history(&provider.id, DateTime::<Utc>::MIN_UTC)?;
-    let moved = reader.last_move_seq(&provider.id)?;
-    let name = provider.provider(&snapshot.page.name).name;
-    Ok(entries(provider, &name, &snapshot, &history, moved, now))
+    let now = Utc::now();
+    match side.reads.maintenance_entries(&selected, now).await {
+        Ok(entries) => {
+            let body = render_calendar(&entries, now);
+            ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
+        }
+        Err(failure) => super::api::unavailable(&failure),
+    }
 }
 
 /// The calendar entries of one provider: what its page schedules now, and what it scheduled

@@ -10,44 +10,42 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::WebState;
-use super::api::blocking;
-use crate::history::{EventQuery, QueryError};
-use crate::state_reader::{EventPage, StateReader};
+use super::ReadSide;
+use super::api::unavailable;
+use crate::history::{EventPage, EventQuery, QueryError};
 
 pub const PATH: &str = "/api/v1/events";
 
-pub async fn events(State(state): State<Arc<WebState>>, RawQuery(raw): RawQuery) -> Response {
-    blocking(
-        move || match read(&state, raw.as_deref().unwrap_or_default()) {
-            Ok((query, page)) => Ok(Json(body(&query, &page)).into_response()),
-            Err(ReadError::Query(e)) => Ok(bad_request(&e)),
-            Err(ReadError::Store(reason)) => Err(reason),
-        },
-    )
-    .await
+pub async fn events(State(side): State<Arc<ReadSide>>, RawQuery(raw): RawQuery) -> Response {
+    match read(&side, raw.as_deref().unwrap_or_default()).await {
+        Ok((query, page)) => Json(body(&query, &page)).into_response(),
+        Err(ReadError::Query(e)) => bad_request(&e),
+        Err(ReadError::Store(failure)) => unavailable(&failure),
+    }
 }
 
 /// Why a selection of events could not be read.
 pub enum ReadError {
     /// A parameter is wrong: the client's mistake (400).
     Query(QueryError),
-    /// The state file could not be read.
-    Store(String),
+    /// The store could not answer.
+    Store(super::reads::ReadFailure),
 }
 
 /// The events a query string selects, as `/api/v1/events`, `/feed.atom` and `/incidents`
 /// read them: the parameters parsed, tags and ids resolved against the configured providers,
-/// one page read. Blocking (SQLite).
-pub fn read(state: &WebState, raw_query: &str) -> Result<(EventQuery, EventPage), ReadError> {
+/// one page read.
+pub async fn read(side: &ReadSide, raw_query: &str) -> Result<(EventQuery, EventPage), ReadError> {
     let query = EventQuery::parse(raw_query).map_err(ReadError::Query)?;
     let selected = query
         .filter
-        .select(&state.providers)
+        .select(&side.providers)
         .map_err(ReadError::Query)?;
-    let page = StateReader::open(&state.state_path)
-        .and_then(|reader| reader.events(&query, &selected))
-        .map_err(|e| ReadError::Store(e.to_string()))?;
+    let page = side
+        .reads
+        .events(&query, &selected)
+        .await
+        .map_err(ReadError::Store)?;
     Ok((query, page))
 }
 

@@ -1,8 +1,9 @@
-//! The watcher's read side over HTTP (`statusrelay run --listen`), served from the same state
-//! file the watcher writes: the dashboard's pages ([`pages`]), `/healthz` for container and
-//! systemd health checks, the JSON API (`/api/v1/providers`, `/api/v1/providers/{id}`,
-//! `/api/v1/events`), the Atom feed of the events (`/feed.atom`), the maintenance calendar
-//! (`/maintenance.ics`) and `/metrics` for Prometheus. Every request but `/healthz` and the
+//! The read side over HTTP, one router over two stores ([`reads`]): the watcher's state file
+//! (`statusrelay run --listen`) and the AWS table (the dashboard function). It serves the
+//! dashboard's pages ([`pages`]), the JSON API (`/api/v1/providers`, `/api/v1/providers/{id}`,
+//! `/api/v1/events`), the Atom feed of the events (`/feed.atom`) and the maintenance calendar
+//! (`/maintenance.ics`); the watcher adds `/deliveries`, `/healthz` for container and systemd
+//! health checks and `/metrics` for Prometheus. Every request but `/healthz` and the
 //! static assets passes the token check ([`auth`]) when a token is configured; without one,
 //! `run` only binds loopback. Every response carries the [`security`] headers and is gzipped
 //! when the client accepts it.
@@ -11,15 +12,25 @@ mod api;
 pub mod atom;
 mod auth;
 pub mod board;
+#[cfg(feature = "sqlite")]
+mod board_cache;
+mod caching;
 pub mod calendar;
 pub mod events;
+#[cfg(feature = "sqlite")]
 mod health;
+#[cfg(feature = "sqlite")]
 mod intake;
+#[cfg(feature = "sqlite")]
 mod metrics;
 mod pages;
+pub mod reads;
 mod security;
+#[cfg(feature = "sqlite")]
+pub mod state_file;
 
 use std::net::SocketAddr;
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -30,12 +41,57 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 
 use crate::config::ProviderConfig;
+#[cfg(feature = "sqlite")]
 use crate::metrics::Metrics;
-use board::BoardCache;
+pub use auth::TokenCheck;
+#[cfg(feature = "sqlite")]
 pub use health::Heartbeat;
+pub use pages::{Site, set_site};
+use reads::Reads;
 
-/// What every handler reads: where the state is, which providers and destinations to show,
-/// the token.
+/// What every read-side handler reads: the configured providers and the store.
+pub struct ReadSide {
+    pub providers: Vec<ProviderConfig>,
+    pub reads: Arc<dyn Reads>,
+}
+
+/// The read side every deployment serves, whatever its store: the dashboard's pages, the JSON
+/// API, the Atom feed and the calendar behind the token check (outermost, so a refused request
+/// reads nothing), then revalidation ([`caching`]), plus the static assets. `finish` adds the
+/// security headers and compression once the caller has merged its own routes.
+pub fn read_routes(side: Arc<ReadSide>, token: TokenCheck) -> Router {
+    let protected = Router::new()
+        .route("/", get(pages::overview))
+        .route("/providers/{id}", get(pages::provider))
+        .route("/incidents", get(pages::incidents))
+        .route("/maintenance", get(pages::calendar))
+        .route("/api/v1/providers", get(api::providers))
+        .route("/api/v1/providers/{id}", get(api::provider))
+        .route(events::PATH, get(events::events))
+        .route("/feed.atom", get(atom::feed))
+        .route("/maintenance.ics", get(calendar::maintenance))
+        .route_layer(middleware::from_fn_with_state(
+            side.clone(),
+            caching::revalidate,
+        ))
+        .route_layer(middleware::from_fn_with_state(token, auth::require_token))
+        .with_state(side);
+    Router::new()
+        .route(pages::STYLE_PATH, get(pages::style))
+        .route(pages::SCRIPT_PATH, get(pages::script))
+        .merge(protected)
+}
+
+/// The security headers on every response, and gzip for clients that take it.
+pub fn finish(router: Router) -> Router {
+    router
+        .layer(middleware::map_response(security::headers))
+        .layer(CompressionLayer::new())
+}
+
+/// The watcher's own parts of its read side: where its state file is, what it delivers to,
+/// its health and metrics, and where vendors' pushes go.
+#[cfg(feature = "sqlite")]
 pub struct WebState {
     pub state_path: PathBuf,
     pub providers: Vec<ProviderConfig>,
@@ -43,43 +99,41 @@ pub struct WebState {
     pub destinations: Vec<String>,
     pub token: Option<String>,
     pub heartbeat: Arc<Heartbeat>,
-    pub board: BoardCache,
     /// The watcher's metrics, kept in memory as it works.
     pub metrics: Arc<Metrics>,
     /// Where `/intake/<id>` hands vendors' pushes to the watcher (`None`: intake off).
     pub pushes: Option<Arc<crate::intake::PushInbox>>,
 }
 
+/// The watcher's read side (`statusrelay run --listen`): [`read_routes`] over its state file,
+/// plus `/deliveries` and `/metrics` (behind the token), `/healthz` and `/intake/{id}`.
+#[cfg(feature = "sqlite")]
 pub fn router(state: Arc<WebState>) -> Router {
-    let protected = Router::new()
-        .route("/", get(pages::overview))
-        .route("/providers/{id}", get(pages::provider))
-        .route("/incidents", get(pages::incidents))
-        .route("/maintenance", get(pages::calendar))
+    let token = TokenCheck::new(state.token.clone());
+    let side = Arc::new(ReadSide {
+        providers: state.providers.clone(),
+        reads: Arc::new(state_file::StateFile::new(
+            state.state_path.clone(),
+            state.providers.clone(),
+            state.metrics.clone(),
+        )),
+    });
+    let watcher_only = Router::new()
         .route("/deliveries", get(pages::deliveries))
-        .route("/api/v1/providers", get(api::providers))
-        .route("/api/v1/providers/{id}", get(api::provider))
-        .route(events::PATH, get(events::events))
-        .route("/feed.atom", get(atom::feed))
-        .route("/maintenance.ics", get(calendar::maintenance))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            token.clone(),
             auth::require_token,
-        ));
-    Router::new()
+        ))
         .route("/healthz", get(health::healthz))
         // Its own token per provider, not the read side's: vendors post here.
         .route("/intake/{id}", axum::routing::post(intake::intake))
-        .route(pages::STYLE_PATH, get(pages::style))
-        .route(pages::SCRIPT_PATH, get(pages::script))
-        .merge(protected)
-        .layer(middleware::map_response(security::headers))
-        .layer(CompressionLayer::new())
-        .with_state(state)
+        .with_state(state);
+    finish(read_routes(side, token).merge(watcher_only))
 }
 
 /// Serves until the process ends; the caller spawns it beside the watch loop.
+#[cfg(feature = "sqlite")]
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<WebState>) -> std::io::Result<()> {
     axum::serve(listener, router(state)).await
 }

@@ -7,9 +7,8 @@ use maud::{Markup, html};
 use super::layout::{Shell, time, vendor, vendor_body};
 use crate::config::ProviderConfig;
 use crate::event::EventType;
-use crate::history::EventQuery;
+use crate::history::{EventPage, EventQuery};
 use crate::render::Message;
-use crate::state_reader::EventPage;
 
 /// Characters of an update body shown per event (the provider page has it all).
 const BODY_PREVIEW_CHARS: usize = 600;

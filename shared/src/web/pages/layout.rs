@@ -12,8 +12,37 @@ const NAVIGATION: [(&str, &str); 4] = [
     ("/", "Overview"),
     ("/incidents", "Incidents"),
     ("/maintenance", "Maintenance"),
-    ("/deliveries", "Deliveries"),
+    (DELIVERIES, "Deliveries"),
 ];
+
+const DELIVERIES: &str = "/deliveries";
+
+/// What differs between the deployments serving these pages.
+#[derive(Debug, Clone, Copy)]
+pub struct Site {
+    /// Whether `/deliveries` exists (the watcher's outbox; the AWS stack has none to show).
+    pub deliveries: bool,
+    /// The footer's "Served by …".
+    pub served_by: &'static str,
+}
+
+/// The watcher's read side, unless the process said otherwise.
+const WATCHER: Site = Site {
+    deliveries: true,
+    served_by: "the statusrelay watcher",
+};
+
+static SITE: std::sync::OnceLock<Site> = std::sync::OnceLock::new();
+
+/// Sets what this process's pages say about where they are served; once, at start (a
+/// second call is ignored).
+pub fn set_site(site: Site) {
+    let _ = SITE.set(site);
+}
+
+fn site() -> Site {
+    SITE.get().copied().unwrap_or(WATCHER)
+}
 
 pub struct Shell<'a> {
     pub title: &'a str,
@@ -46,7 +75,7 @@ impl Shell<'_> {
                         a.brand href="/" { "statusrelay" }
                         nav aria-label="Main" {
                             ul {
-                                @for (path, label) in NAVIGATION {
+                                @for (path, label) in NAVIGATION.into_iter().filter(|(path, _)| site().deliveries || *path != DELIVERIES) {
                                     li {
                                         @if path == self.current {
                                             a href=(path) aria-current="page" { (label) }
@@ -60,7 +89,7 @@ impl Shell<'_> {
                     }
                     main #main { (body) }
                     footer.site {
-                        "Served by the statusrelay watcher. Times are in your time zone; UTC on hover. "
+                        "Served by " (site().served_by) ". Times are in your time zone; UTC on hover. "
                         a href="/feed.atom" { "Atom feed" } " · "
                         a href="/maintenance.ics" { "Maintenance calendar (iCalendar)" } " · "
                         a href="/api/v1/providers" { "JSON API" }

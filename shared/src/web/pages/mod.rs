@@ -1,9 +1,11 @@
 //! The dashboard's HTML pages, rendered on the server with maud (which escapes every value):
 //! `/` (overview), `/providers/<id>`, `/maintenance` (calendar), `/deliveries`, and the
-//! stylesheet and script they use, compiled into the binary. Handlers only read and choose;
+//! stylesheet and script they use, compiled into the binary. Handlers only read (through
+//! [`super::reads::Reads`], whichever store holds the state) and choose;
 //! each page's module is a pure function from what was read to markup.
 
 mod calendar;
+#[cfg(feature = "sqlite")]
 mod deliveries;
 mod incidents;
 mod layout;
@@ -18,9 +20,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::{Markup, html};
 
-use super::WebState;
+use super::ReadSide;
+use super::reads::ReadFailure;
 use crate::model::{Incident, IncidentUpdate};
-use crate::state_reader::StateReader;
+pub use layout::{Site, set_site};
 
 pub const STYLE_PATH: &str = "/assets/style.css";
 pub const SCRIPT_PATH: &str = "/assets/app.js";
@@ -29,52 +32,48 @@ const STYLE: &str = include_str!("../assets/style.css");
 const SCRIPT: &str = include_str!("../assets/app.js");
 
 pub async fn overview(
-    State(state): State<Arc<WebState>>,
+    State(side): State<Arc<ReadSide>>,
     Query(query): Query<overview::OverviewQuery>,
 ) -> Response {
-    page(move || {
-        let board = state.board.board(&state.state_path, &state.providers)?;
+    page(async {
+        let board = side.reads.board().await?;
         Ok(overview::render(&board, &query, Utc::now()))
     })
     .await
 }
 
-pub async fn provider(State(state): State<Arc<WebState>>, Path(id): Path<String>) -> Response {
-    page(move || {
-        let Some(config) = state.providers.iter().find(|p| p.id == id) else {
+pub async fn provider(State(side): State<Arc<ReadSide>>, Path(id): Path<String>) -> Response {
+    page(async {
+        let Some(config) = side.providers.iter().find(|p| p.id == id) else {
             return Err(PageError::NotFound);
         };
-        let reader = StateReader::open(&state.state_path)?;
-        let (view, snapshot) = reader.overview(config)?;
+        let record = side.reads.provider(config).await?;
         // What the retention window still holds of records the page no longer lists.
-        let on_page: Vec<&str> = snapshot
+        let on_page: Vec<&str> = record
+            .snapshot
             .iter()
             .flat_map(|s| s.incidents.iter().chain(&s.maintenances))
             .map(|i| i.id.as_str())
             .collect();
-        let past: Vec<Incident> = reader
-            .incident_history(&config.id, chrono::DateTime::UNIX_EPOCH)?
-            .into_iter()
+        let past: Vec<Incident> = record
+            .history
+            .iter()
             .filter(|h| !on_page.contains(&h.id.as_str()))
+            .cloned()
             .map(past_record)
             .collect();
         Ok(provider::render(
             &provider::ProviderPage {
                 config,
-                overview: &view,
-                snapshot: snapshot.as_ref(),
+                overview: &record.overview,
+                snapshot: record.snapshot.as_ref(),
                 past: &past,
-                poll_stats: Some(poll_stats(&state.metrics, &config.id)),
+                poll_stats: record.poll_stats,
             },
             Utc::now(),
         ))
     })
     .await
-}
-
-fn poll_stats(metrics: &crate::metrics::Metrics, provider: &str) -> provider::PollStats {
-    let (polls, unchanged) = metrics.poll_counts(provider);
-    provider::PollStats { polls, unchanged }
 }
 
 /// A record known only from its events, shaped like one read from the page.
@@ -105,8 +104,8 @@ fn past_record(history: crate::history::IncidentHistory) -> Incident {
     }
 }
 
-pub async fn incidents(State(state): State<Arc<WebState>>, RawQuery(raw): RawQuery) -> Response {
-    page(move || {
+pub async fn incidents(State(side): State<Arc<ReadSide>>, RawQuery(raw): RawQuery) -> Response {
+    page(async {
         // The form sends every field; an empty one means "any".
         let raw = raw.unwrap_or_default();
         let given: String = url::form_urlencoded::Serializer::new(String::new())
@@ -114,12 +113,14 @@ pub async fn incidents(State(state): State<Arc<WebState>>, RawQuery(raw): RawQue
                 url::form_urlencoded::parse(raw.as_bytes()).filter(|(_, v)| !v.is_empty()),
             )
             .finish();
-        let (query, events) = super::events::read(&state, &given).map_err(|e| match e {
-            super::events::ReadError::Query(e) => PageError::BadRequest(e.to_string()),
-            super::events::ReadError::Store(reason) => PageError::Unavailable(reason),
-        })?;
+        let (query, events) = super::events::read(&side, &given)
+            .await
+            .map_err(|e| match e {
+                super::events::ReadError::Query(e) => PageError::BadRequest(e.to_string()),
+                super::events::ReadError::Store(failure) => PageError::Unavailable(failure),
+            })?;
         Ok(incidents::render(
-            &state.providers,
+            &side.providers,
             &query,
             &incidents::Chosen::from_query(&given),
             &events,
@@ -129,22 +130,29 @@ pub async fn incidents(State(state): State<Arc<WebState>>, RawQuery(raw): RawQue
 }
 
 pub async fn calendar(
-    State(state): State<Arc<WebState>>,
+    State(side): State<Arc<ReadSide>>,
     Query(query): Query<calendar::CalendarQuery>,
 ) -> Response {
-    page(move || {
-        let board = state.board.board(&state.state_path, &state.providers)?;
+    page(async {
+        let board = side.reads.board().await?;
         Ok(calendar::render(&board, &query, Utc::now()))
     })
     .await
 }
 
-pub async fn deliveries(State(state): State<Arc<WebState>>) -> Response {
-    page(move || {
-        let reader = StateReader::open(&state.state_path)?;
-        Ok(deliveries::render(
-            &reader.delivery_report(&state.destinations)?,
-        ))
+/// `/deliveries`: the watcher's outbox, per destination (the AWS stack has no page for its
+/// delivery log; the navigation leaves it out there).
+#[cfg(feature = "sqlite")]
+pub async fn deliveries(State(state): State<Arc<super::WebState>>) -> Response {
+    page(async move {
+        let report = tokio::task::spawn_blocking(move || {
+            crate::state_reader::StateReader::open(&state.state_path)
+                .and_then(|reader| reader.delivery_report(&state.destinations))
+                .map_err(|e| ReadFailure(e.to_string()))
+        })
+        .await
+        .map_err(|e| ReadFailure(format!("the read stopped: {e}")))??;
+        Ok(deliveries::render(&report))
     })
     .await
 }
@@ -171,41 +179,32 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 enum PageError {
     NotFound,
     BadRequest(String),
-    Unavailable(String),
-    Store(crate::store::StoreError),
+    Unavailable(ReadFailure),
 }
 
-impl From<crate::store::StoreError> for PageError {
-    fn from(err: crate::store::StoreError) -> Self {
-        PageError::Store(err)
+impl From<ReadFailure> for PageError {
+    fn from(failure: ReadFailure) -> Self {
+        PageError::Unavailable(failure)
     }
 }
 
-/// Runs a page's reads and rendering off the async workers (SQLite blocks), so serving never
-/// stalls a poll, and turns failures into pages a person can read.
-async fn page(work: impl FnOnce() -> Result<Markup, PageError> + Send + 'static) -> Response {
-    let outcome = tokio::task::spawn_blocking(work).await;
-    match outcome {
-        Ok(Ok(markup)) => markup.into_response(),
-        Ok(Err(PageError::NotFound)) => (
+/// Runs a page's reads and rendering, and turns failures into pages a person can read.
+async fn page(work: impl std::future::Future<Output = Result<Markup, PageError>>) -> Response {
+    match work.await {
+        Ok(markup) => markup.into_response(),
+        Err(PageError::NotFound) => (
             StatusCode::NOT_FOUND,
             message("Not found", "No provider has this id in the configuration."),
         )
             .into_response(),
-        Ok(Err(PageError::BadRequest(reason))) => {
+        Err(PageError::BadRequest(reason)) => {
             (StatusCode::BAD_REQUEST, message("Bad filter", &reason)).into_response()
         }
-        Ok(Err(PageError::Unavailable(reason))) => (
+        Err(PageError::Unavailable(failure)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            message("Not available yet", &reason),
+            message("Not available yet", &failure.to_string()),
         )
             .into_response(),
-        Ok(Err(PageError::Store(err))) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            message("Not available yet", &err.to_string()),
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

@@ -10,8 +10,9 @@ use crate::config::ProviderConfig;
 use crate::model::{Component, Incident, Snapshot};
 use crate::overview::{OverallState, ProviderOverview};
 use crate::render::humanize;
+use crate::web::reads::PollStats;
 
-/// What the provider page shows, read from the state file.
+/// What the provider page shows, as the store read it.
 pub struct ProviderPage<'a> {
     pub config: &'a ProviderConfig,
     pub overview: &'a ProviderOverview,
@@ -19,14 +20,6 @@ pub struct ProviderPage<'a> {
     /// Incidents and maintenances no longer on the page but in the retention window, newest first.
     pub past: &'a [Incident],
     pub poll_stats: Option<PollStats>,
-}
-
-/// Counts the watcher keeps while it runs (they restart with it).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PollStats {
-    pub polls: u64,
-    /// Polls that found nothing new: a 304, or the same content.
-    pub unchanged: u64,
 }
 
 pub fn render(page: &ProviderPage, now: DateTime<Utc>) -> Markup {
