@@ -84,7 +84,7 @@ pub struct PollHealth {
     pub consecutive_failures: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OpenIncident {
     pub name: String,
     pub status: String,

@@ -51,6 +51,11 @@ pub async fn load_config(
     }
 }
 
+/// One parameter's value (decrypted); `None` when it does not exist or is not readable.
+pub async fn fetch_one(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<String>, String> {
+    Ok(fetch(ssm, &[name.to_owned()]).await?.remove(name))
+}
+
 /// Fetches every `ssm:` reference in a config's text. Missing parameters are left out, so
 /// the parser reports them at their position.
 pub async fn fetch_references(text: &str, ssm: &aws_sdk_ssm::Client) -> Result<Secrets, String> {

@@ -2,10 +2,16 @@
 //! stream records into events and delivers them (routes and an SNS topic), with a delivery log
 //! that makes replays harmless. `functions/*` are thin wrappers around these.
 
+pub mod board;
+#[cfg(feature = "web")]
+pub mod dashboard;
+pub mod history;
 pub mod hot;
 pub mod intake;
 pub mod notifier;
 pub mod poller;
+#[cfg(feature = "web")]
+pub mod read_side;
 pub mod shards;
 pub mod table;
 

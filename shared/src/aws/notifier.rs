@@ -1,6 +1,8 @@
 //! The notifier Lambda's core: stream records → events → routes and the SNS topic.
 //!
-//! The same delivery chain as the local watcher, with a delivery log in the table instead of
+//! Each record's events are first recorded in the history the dashboard reads
+//! ([`super::history`], once per event however often the record comes), then go through the
+//! same delivery chain as the local watcher, with a delivery log in the table instead of
 //! an outbox: filter (routes matching the event) → dedupe (skip what the log already has) →
 //! send with retry classification → record the final outcome in the log. A delivery still
 //! failing transiently makes its record a batch item failure, so Lambda retries from it;
@@ -16,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::Mutex;
 
+use super::history::{self, DEFAULT_HISTORY_DAYS, HistoryItem};
 use super::table::{Table, TableError};
 use crate::channels::sns::SnsTopic;
 use crate::channels::{Channel, Clients, fingerprint};
@@ -52,6 +55,8 @@ pub struct Notifier {
     policy: RetryPolicy,
     /// Destinations known to be failing (name → reason), read once per container.
     failing: Mutex<HashMap<String, Option<String>>>,
+    /// Days an event stays in the history the dashboard reads.
+    history_days: i64,
 }
 
 /// A digest planned for one chat destination and one provider of a batch: the batch's own
@@ -100,7 +105,14 @@ impl Notifier {
             table,
             policy,
             failing: Mutex::new(HashMap::new()),
+            history_days: DEFAULT_HISTORY_DAYS,
         }
+    }
+
+    /// Keeps recorded events `days` (the template's `HistoryDays`).
+    pub fn with_history_days(mut self, days: i64) -> Notifier {
+        self.history_days = days.max(1);
+        self
     }
 
     /// Processes a batch in order and reports the first record that must be retried.
@@ -121,19 +133,21 @@ impl Notifier {
         let mut unreadable = None;
         for record in &mut batch.records {
             let sequence = record.change.sequence_number.clone();
+            let recorded_at = history::recorded_at(record.change.approximate_creation_date_time);
             match record_events(record) {
-                RecordEvents::Skipped => decoded.push((sequence, Vec::new())),
-                RecordEvents::Events(events) => decoded.push((sequence, events)),
+                RecordEvents::Skipped => decoded.push((sequence, recorded_at, Vec::new())),
+                RecordEvents::Events(events) => decoded.push((sequence, recorded_at, events)),
                 RecordEvents::Unreadable(reason) => {
                     unreadable = Some((sequence, reason));
                     break;
                 }
             }
         }
-        let all: Vec<&Event> = decoded.iter().flat_map(|(_, events)| events).collect();
+        let all: Vec<&Event> = decoded.iter().flat_map(|(_, _, events)| events).collect();
         let mut digests = self.plan_digests(&all);
         let mut retry = None;
-        'records: for (sequence, record_events) in &decoded {
+        let mut recorded = 0;
+        'records: for (sequence, recorded_at, record_events) in &decoded {
             // Too close to the invocation's end to finish a record (a send may take its whole
             // timeout): hand the rest back now. Past the deadline Lambda would kill us and
             // redeliver the whole batch, sending what already went out again.
@@ -144,6 +158,15 @@ impl Notifier {
                         .to_owned(),
                 ));
                 break 'records;
+            }
+            // 0. record: the history the dashboard reads holds every event once, delivered or
+            // not (a redelivered record finds its events recorded already).
+            match self.record_history(record_events, *recorded_at).await {
+                Ok(new) => recorded += new,
+                Err(err) => {
+                    retry = Some((sequence.clone(), err.to_string()));
+                    break 'records;
+                }
             }
             for event in record_events {
                 match self.deliver(event, &mut digests, &budget).await {
@@ -156,6 +179,12 @@ impl Notifier {
             }
             events += record_events.len();
         }
+        if recorded > 0
+            && let Err(err) = self.table.bump_version().await
+        {
+            // Revalidating clients keep their copies until the next bump.
+            warn!(error = %err, "read side version not bumped");
+        }
         if let Some((sequence, reason)) = retry.or(unreadable) {
             warn!(sequence = ?sequence, error = %reason, "record will be retried");
             // Lambda retries from the lowest reported sequence number: stop here so later
@@ -167,6 +196,7 @@ impl Notifier {
         info!(
             records = count,
             events,
+            recorded,
             sent,
             failures = response.batch_item_failures.len(),
             "batch processed"
@@ -212,6 +242,22 @@ impl Notifier {
                 )
             })
             .collect()
+    }
+
+    /// Records a record's events in the history; how many were new.
+    async fn record_history(
+        &self,
+        events: &[Event],
+        recorded_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, TableError> {
+        let mut new = 0;
+        for event in events {
+            let item = HistoryItem::of(event, recorded_at, self.history_days);
+            if self.table.record_history(&item).await? {
+                new += 1;
+            }
+        }
+        Ok(new)
     }
 
     /// The chain for one event over every destination. Err means "retry the record".

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use super::board::{BoardItem, BoardSummary};
 use super::hot::{HotQueue, PollRequest, rounds_per_interval};
 pub use super::shards::shard_of;
 use super::shards::{ShardQueue, ShardRun};
@@ -83,6 +84,8 @@ pub struct Poller {
     container: String,
     /// Leases taken by this process, for unique holder names.
     leases_taken: std::sync::atomic::AtomicU64,
+    /// Board summaries written since the read side's version last moved.
+    board_writes: std::sync::atomic::AtomicUsize,
     interval: std::time::Duration,
     providers: Vec<ProviderConfig>,
     concurrency: usize,
@@ -145,6 +148,7 @@ impl Poller {
             shard_queue: None,
             container: format!("{:016x}", fastrand::u64(..)),
             leases_taken: Default::default(),
+            board_writes: Default::default(),
             interval: config.settings.interval,
             providers: config.providers.clone(),
             concurrency: config.settings.concurrency,
@@ -257,6 +261,8 @@ impl Poller {
                 .await?;
         }
         let (report, hot) = polled?;
+        // Every provider of the shard was polled: the last good poll of those that succeed.
+        self.table.record_cycle(shard, shards, Utc::now()).await?;
         info!(
             shard,
             shards,
@@ -475,7 +481,21 @@ impl Poller {
         }
         let hot = self.hot_now(mine);
         report.hot = hot.len();
+        self.publish_board_changes().await;
         Ok((report, hot))
+    }
+
+    /// Moves the read side's version on once per run that changed a board summary, so the
+    /// dashboard's clients revalidate (see [`super::board`]).
+    async fn publish_board_changes(&self) {
+        if self
+            .board_writes
+            .swap(0, std::sync::atomic::Ordering::Relaxed)
+            > 0
+            && let Err(err) = self.table.bump_version().await
+        {
+            warn!(error = %err, "read side version not bumped");
+        }
     }
 
     /// `None` when nothing changed; otherwise (items written, meta written).
@@ -496,7 +516,12 @@ impl Poller {
         };
         let configured = config;
         let mut effective = effective(configured, meta.as_ref().and_then(|m| m.relocated.as_ref()));
-        let previous = meta.as_ref().map(|m| Previous::new(None, &m.validators));
+        // A provider without a board summary yet (a stack upgraded to the dashboard) reads its
+        // page in full once, so that the summary can be written.
+        let previous = meta
+            .as_ref()
+            .filter(|m| m.board_hash.is_some())
+            .map(|m| Previous::new(None, &m.validators));
         // Set when this poll found the page elsewhere after its place failed.
         let mut relocation = None;
         let outcome = match sources::poll(&self.fetcher, &effective, previous).await {
@@ -540,6 +565,11 @@ impl Poller {
                 self.announce_recovery(config, meta)
                     .await
                     .map_err(PollFailure::Table)?;
+                self.table
+                    .board_recovered(&config.id)
+                    .await
+                    .map_err(PollFailure::Table)?;
+                self.note_board_write();
                 let recovered = ProviderMeta {
                     failed_polls: 0,
                     unreachable_since: None,
@@ -633,6 +663,16 @@ impl Poller {
             .iter()
             .map(|i| (i.sk.clone(), i.content_hash.clone()))
             .collect();
+        let summary = BoardSummary::of(&config.id, &provider.name, &snapshot);
+        let board_hash = summary.hash();
+        let recovering = meta.as_ref().is_some_and(|m| m.failed_polls > 0);
+        if recovering || meta.as_ref().and_then(|m| m.board_hash.as_ref()) != Some(&board_hash) {
+            self.table
+                .put_board(&BoardItem::of(&config.id, &summary, now))
+                .await
+                .map_err(PollFailure::Table)?;
+            self.note_board_write();
+        }
         let new_meta = ProviderMeta {
             pk: provider_pk(&config.id),
             sk: META_SK.to_owned(),
@@ -652,6 +692,7 @@ impl Poller {
                 meta.as_ref().and_then(|m| m.changed_at)
             },
             shown: Some(shown),
+            board_hash: Some(board_hash),
         };
         let meta_written = if meta.as_ref() != Some(&new_meta) {
             self.table
@@ -731,6 +772,11 @@ impl Poller {
         meta: Option<&ProviderMeta>,
         error: &str,
     ) -> Result<(), TableError> {
+        let failures = meta.map_or(1, |m| m.failed_polls.saturating_add(1));
+        self.table
+            .board_failed(&config.id, failures, error, Utc::now())
+            .await?;
+        self.note_board_write();
         let Some(meta) = meta else {
             return Ok(());
         };
@@ -758,6 +804,11 @@ impl Poller {
         self.table.put_meta(&failing).await?;
         self.cache_meta(&failing);
         Ok(())
+    }
+
+    fn note_board_write(&self) {
+        self.board_writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The first good poll after an announced outage writes the `provider.recovered` marker.

@@ -9,6 +9,10 @@
 //! | destination marked failing (fingerprint, reason) | `DEST#<destination>` | `STATUS` |
 //! | last push that triggered a poll (debounce) | `P#<provider>` | `PUSH` |
 //! | a shard's lease (sharded polling: who polls it now, which container last did) | `L#<shard>/<shards>` | `LEASE` |
+//! | a provider's board summary (what the dashboard lists) | `P#<provider>` | `BOARD` |
+//! | one recorded event (history) | `H#<provider>` | `E#<seq>#<event id>` |
+//! | when a shard's last scheduled run ended | `CYCLE` | `<shard>/<shards>` |
+//! | the read side's version (bumped by every write it shows) | `VERSION` | `VERSION` |
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,7 +31,10 @@ pub struct TableError {
     pub reason: String,
 }
 
-fn table_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+pub(super) fn table_error<
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+>(
     operation: &'static str,
     err: SdkError<E, R>,
 ) -> TableError {
@@ -42,7 +49,7 @@ fn table_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fm
     TableError { operation, reason }
 }
 
-fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(super) fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "ConditionalCheckFailedException")
@@ -88,6 +95,9 @@ pub struct ProviderMeta {
     /// succeed): the dashboard and the per-state metrics read it without the snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shown: Option<crate::overview::OverallState>,
+    /// The hash of the provider's board summary as last written ([`super::board`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_hash: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -102,9 +112,14 @@ struct DeliveryLogItem<'a> {
 
 #[derive(Clone)]
 pub struct Table {
-    client: aws_sdk_dynamodb::Client,
-    name: String,
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) name: String,
 }
+
+/// The table's one secondary index, shared by the read side's queries across partitions:
+/// the event timeline (`gsi_pk = "T"`, [`super::history`]) and every provider's board summary
+/// (`gsi_pk = "B"`, [`super::board`]).
+pub const READ_INDEX: &str = "read-side";
 
 /// The sort key of a provider's push debounce item.
 const PUSH_SK: &str = "PUSH";

@@ -1,0 +1,322 @@
+//! The AWS table as the read side's store: what the dashboard function serves. Each question
+//! is one or two Queries ([`super::board`], [`super::history`]):
+//!
+//! | read | queries |
+//! |---|---|
+//! | board (`/`, `/maintenance`, `/api/v1/providers`) | read index `B` + `CYCLE` |
+//! | one provider | its partition `P#<id>` + its history `H#<id>` |
+//! | events (`/api/v1/events`, `/feed.atom`, `/incidents`) | read index `T`, newest first |
+//! | calendar (`/maintenance.ics`) | read index `B` |
+//! | version (revalidation) | one GetItem |
+//!
+//! A warm container keeps the last board while the version and the minute stay the same, so
+//! the 30 s reloads of an open dashboard cost one GetItem each.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::board::{BoardItem, BoardSummary, cycle_key};
+use super::history::first_seq_at;
+use super::shards::shard_of;
+use super::table::{Table, TableError};
+use crate::config::ProviderConfig;
+use crate::history::{EventPage, EventQuery, incident_timelines};
+use crate::model::Snapshot;
+use crate::overview::{PollHealth, overview};
+use crate::stream::{COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, StateItem};
+use crate::web::board::{Board, BoardRow, MaintenanceWindow};
+use crate::web::calendar::{self, MaintenanceEntry};
+use crate::web::reads::{ProviderRecord, ReadFailure, ReadFuture, Reads};
+
+/// Timeline items read per Query page.
+const TIMELINE_BATCH: i32 = 200;
+/// At most this many Query pages per events request: a filter that matches rarely answers
+/// with what it found and a cursor instead of reading the whole retention window at once.
+const TIMELINE_PAGES: usize = 10;
+/// How long a warm container reuses a board whose version has not moved (the ages and the
+/// last run it shows move with the clock).
+const BOARD_REUSE: Duration = Duration::from_secs(30);
+
+pub struct TableReads {
+    table: Table,
+    providers: Vec<ProviderConfig>,
+    /// The poller's shard count: which run is each provider's last good poll.
+    shards: u32,
+    board: Mutex<Option<CachedBoard>>,
+}
+
+struct CachedBoard {
+    version: u64,
+    read: Instant,
+    board: Arc<Board>,
+}
+
+impl TableReads {
+    pub fn new(table: Table, providers: Vec<ProviderConfig>, shards: u32) -> TableReads {
+        TableReads {
+            table,
+            providers,
+            shards: shards.max(1),
+            board: Mutex::new(None),
+        }
+    }
+
+    fn last_run(
+        &self,
+        cycles: &HashMap<String, DateTime<Utc>>,
+        provider_id: &str,
+    ) -> Option<DateTime<Utc>> {
+        let shard = shard_of(provider_id, self.shards);
+        cycles.get(&cycle_key(shard, self.shards)).copied()
+    }
+
+    async fn read_board(&self) -> Result<Board, TableError> {
+        let (boards, cycles) = tokio::try_join!(self.table.boards(), self.table.cycles())?;
+        let mut by_id: HashMap<String, BoardItem> = boards
+            .into_iter()
+            .map(|b| (b.provider_id().to_owned(), b))
+            .collect();
+        let rows = self
+            .providers
+            .iter()
+            .map(|provider| {
+                let configured = provider.provider("").name;
+                let (view, summary) = match by_id.remove(&provider.id) {
+                    Some(item) => item.overview(
+                        &provider.id,
+                        &configured,
+                        self.last_run(&cycles, &provider.id),
+                    ),
+                    // Never polled yet.
+                    None => (
+                        overview(&provider.id, &configured, None, &PollHealth::default()),
+                        None,
+                    ),
+                };
+                let maintenances = summary
+                    .iter()
+                    .flat_map(|s| &s.maintenances)
+                    .filter(|m| !m.status.is_finished())
+                    .map(|m| MaintenanceWindow::of(&view, m))
+                    .collect();
+                BoardRow {
+                    overview: view,
+                    tags: provider.tags.clone(),
+                    maintenances,
+                }
+            })
+            .collect();
+        Ok(Board::of(rows))
+    }
+
+    async fn read_provider(&self, config: &ProviderConfig) -> Result<ProviderRecord, TableError> {
+        let (items, history, cycles) = tokio::try_join!(
+            self.table.provider_items(&config.id),
+            self.table.history_of(&config.id),
+            self.table.cycles(),
+        )?;
+        let mut snapshot = Snapshot::default();
+        let mut board = None;
+        for item in items {
+            let Some(sk) = item.get("sk").and_then(|v| v.as_s().ok()).cloned() else {
+                continue;
+            };
+            if sk == "BOARD" {
+                board = serde_dynamo::from_item::<_, BoardItem>(item).ok();
+                continue;
+            }
+            if ![INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
+                .iter()
+                .any(|prefix| sk.starts_with(prefix))
+            {
+                continue;
+            }
+            match serde_dynamo::from_item::<_, StateItem>(item) {
+                Ok(state) => {
+                    snapshot.incidents.extend(state.incident);
+                    snapshot.maintenances.extend(state.maintenance);
+                    snapshot.components.extend(state.component);
+                }
+                Err(e) => {
+                    tracing::warn!(provider = %config.id, %sk, error = %e, "skipping an unreadable state item")
+                }
+            }
+        }
+        // The page's order, not the keys'.
+        snapshot
+            .components
+            .sort_by_key(|c| (c.position.is_none(), c.position));
+        let configured = config.provider("").name;
+        let (view, summary) = match &board {
+            Some(item) => {
+                item.overview(&config.id, &configured, self.last_run(&cycles, &config.id))
+            }
+            None => (
+                overview(&config.id, &configured, None, &PollHealth::default()),
+                None,
+            ),
+        };
+        snapshot.page.name = summary.map(|s| s.name).unwrap_or(configured);
+        let read_once = board.as_ref().is_some_and(|b| b.summary.is_some());
+        let events = history
+            .iter()
+            .filter(|h| h.kind != "component.status_changed" && h.kind != "provider.moved")
+            .filter_map(|h| h.stored());
+        Ok(ProviderRecord {
+            overview: view,
+            snapshot: read_once.then_some(snapshot),
+            history: incident_timelines(events),
+            poll_stats: None,
+        })
+    }
+
+    async fn read_events(
+        &self,
+        query: &EventQuery,
+        providers: &[&ProviderConfig],
+    ) -> Result<EventPage, TableError> {
+        let wanted: HashSet<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+        let from = query
+            .since
+            .as_ref()
+            .map_or(0, |since| first_seq_at(since.resolve(Utc::now())));
+        let below = query.before.unwrap_or(i64::MAX);
+        let mut found = Vec::new();
+        let mut start = None;
+        let mut last_scanned = None;
+        for _ in 0..TIMELINE_PAGES {
+            let page = self
+                .table
+                .timeline(from, below, TIMELINE_BATCH, start)
+                .await?;
+            for item in page.items {
+                last_scanned = Some(item.seq);
+                if !wanted.contains(item.provider_id.as_str())
+                    || (!query.types.is_empty()
+                        && !query.types.iter().any(|t| t.as_str() == item.kind))
+                {
+                    continue;
+                }
+                let Some(stored) = item.stored() else {
+                    continue;
+                };
+                if query.admits(&stored.event) {
+                    found.push(stored);
+                    if found.len() > query.limit {
+                        break;
+                    }
+                }
+            }
+            start = page.last_key;
+            if found.len() > query.limit || start.is_none() {
+                break;
+            }
+        }
+        // One more than a page tells whether a next page exists.
+        let next_before = if found.len() > query.limit {
+            found.truncate(query.limit);
+            found.last().map(|e| e.seq)
+        } else if start.is_some() {
+            // The read budget ran out before the page filled: continue below what was read.
+            last_scanned
+        } else {
+            None
+        };
+        Ok(EventPage {
+            events: found,
+            next_before,
+        })
+    }
+}
+
+fn failure(err: TableError) -> ReadFailure {
+    ReadFailure(err.to_string())
+}
+
+impl Reads for TableReads {
+    fn board(&self) -> ReadFuture<'_, Arc<Board>> {
+        Box::pin(async move {
+            let version = self.table.version().await.map_err(failure)?;
+            let cached = self
+                .board
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .filter(|c| c.version == version && c.read.elapsed() < BOARD_REUSE)
+                .map(|c| c.board.clone());
+            if let Some(board) = cached {
+                return Ok(board);
+            }
+            let board = Arc::new(self.read_board().await.map_err(failure)?);
+            *self.board.lock().unwrap_or_else(|e| e.into_inner()) = Some(CachedBoard {
+                version,
+                read: Instant::now(),
+                board: board.clone(),
+            });
+            Ok(board)
+        })
+    }
+
+    fn provider<'a>(&'a self, config: &'a ProviderConfig) -> ReadFuture<'a, ProviderRecord> {
+        Box::pin(async move { self.read_provider(config).await.map_err(failure) })
+    }
+
+    fn events<'a>(
+        &'a self,
+        query: &'a EventQuery,
+        providers: &'a [&'a ProviderConfig],
+    ) -> ReadFuture<'a, EventPage> {
+        Box::pin(async move { self.read_events(query, providers).await.map_err(failure) })
+    }
+
+    fn maintenance_entries<'a>(
+        &'a self,
+        providers: &'a [&'a ProviderConfig],
+        now: DateTime<Utc>,
+    ) -> ReadFuture<'a, Vec<MaintenanceEntry>> {
+        Box::pin(async move {
+            let boards: HashMap<String, BoardItem> = self
+                .table
+                .boards()
+                .await
+                .map_err(failure)?
+                .into_iter()
+                .map(|b| (b.provider_id().to_owned(), b))
+                .collect();
+            let mut entries = Vec::new();
+            for provider in providers {
+                let Some(summary) = boards.get(&provider.id).and_then(BoardItem::summary) else {
+                    continue;
+                };
+                let BoardSummary {
+                    name, maintenances, ..
+                } = summary;
+                let snapshot = Snapshot {
+                    maintenances,
+                    ..Snapshot::default()
+                };
+                // What left the page before its end is not known here (the watcher tells it
+                // from its events); the poller finishes such records instead.
+                entries.extend(calendar::entries(
+                    provider,
+                    &name,
+                    &snapshot,
+                    &[],
+                    None,
+                    now,
+                ));
+            }
+            Ok(entries)
+        })
+    }
+
+    fn version(&self) -> ReadFuture<'_, Option<String>> {
+        Box::pin(async move {
+            let version = self.table.version().await.map_err(failure)?;
+            Ok(Some(version.to_string()))
+        })
+    }
+}
