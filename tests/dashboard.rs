@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
+use support::browser::{chromium, dump_dom};
 use support::fixture::{Page, epoch};
 use support::*;
 
@@ -388,48 +389,10 @@ async fn the_dashboard_shows_every_provider_worst_first_with_hostile_text_inert(
     dashboard.child.kill().await.unwrap();
 }
 
-/// Debian's Chromium, headless, with the flags this machine needs (no sandbox as root, no
-/// background networking on a closed network) and a fresh profile.
-fn chromium(profile: &Path) -> std::process::Command {
-    let mut command = std::process::Command::new("chromium");
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--virtual-time-budget=3000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        // The viewer's zone: the script must show times in it.
-        .env("TZ", "America/New_York");
-    command
-}
-
 fn screenshots_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The DOM after the page's script ran.
-fn dump_dom(profile: &Path, url: &str) -> String {
-    let out = chromium(profile)
-        .arg("--dump-dom")
-        .arg(url)
-        .output()
-        .expect("chromium is installed (scripts/test installs Debian's chromium)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 async fn browser_pass(dashboard: &Dashboard) {

@@ -3,9 +3,11 @@
 #![allow(dead_code)]
 
 pub mod aws_cloud;
+pub mod browser;
 pub mod fault_proxy;
 pub mod fixture;
 pub mod fleet;
+pub mod function_url;
 pub mod lambda;
 pub mod latency;
 pub mod moto;

@@ -123,6 +123,22 @@ pub async fn create_state_table(
         .key_schema(key("sk", KeyType::Range))
         .attribute_definitions(attr("pk"))
         .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("gsi_pk"))
+        .attribute_definitions(attr("gsi_sk"))
+        // The template's read index: the event timeline and the board summaries.
+        .global_secondary_indexes(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
+                .index_name("read-side")
+                .key_schema(key("gsi_pk", KeyType::Hash))
+                .key_schema(key("gsi_sk", KeyType::Range))
+                .projection(
+                    aws_sdk_dynamodb::types::Projection::builder()
+                        .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
         .billing_mode(BillingMode::PayPerRequest);
     if stream {
         request = request.stream_specification(

@@ -1,0 +1,42 @@
+//! Debian's Chromium, headless (`scripts/test` installs it): the DOM a page leaves after its
+//! script ran, for the dashboards' browser passes.
+
+use std::path::Path;
+
+/// Chromium with the flags this machine needs (no sandbox as root, no background networking
+/// on a closed network) and a fresh profile.
+pub fn chromium(profile: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new("chromium");
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        // The viewer's zone: the script must show times in it.
+        .env("TZ", "America/New_York");
+    command
+}
+
+/// The DOM after the page's script ran.
+pub fn dump_dom(profile: &Path, url: &str) -> String {
+    let out = chromium(profile)
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .expect("chromium is installed (scripts/test installs Debian's chromium)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
