@@ -54,10 +54,11 @@ async fn poller_to_notifier_through_dynamodb_streams_and_sns() {
         .unwrap();
     assert_eq!(report["changed"], 1, "{report}");
     // The 50 incidents of incidents.json (the open one and 49 of history) and 35 components,
-    // plus the provider meta.
+    // plus the provider meta, and for the dashboard the provider's board summary, the run's end
+    // and the read side's version.
     assert_eq!(report["items_written"], 85, "{report}");
     assert_eq!(report["meta_written"], 1);
-    assert_eq!(cloud.item_count().await, 86);
+    assert_eq!(cloud.item_count().await, 89);
     let (batch, records) = cloud.stream_batch().await;
     assert_eq!(records, 85);
 

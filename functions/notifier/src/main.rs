@@ -50,7 +50,13 @@ async fn main() -> Result<(), Error> {
             retries_per_run: 10,
             max_retry_after: Duration::from_secs(5),
         };
-        Ok::<_, Error>(Notifier::new(&config, table, topic, &clients, policy))
+        let history_days = std::env::var("HISTORY_DAYS")
+            .ok()
+            .and_then(|d| d.trim().parse().ok())
+            .unwrap_or(statusrelay_core::aws::history::DEFAULT_HISTORY_DAYS);
+        Ok::<_, Error>(
+            Notifier::new(&config, table, topic, &clients, policy).with_history_days(history_days),
+        )
     })
     .await?;
     let notifier = &notifier;
