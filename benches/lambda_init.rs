@@ -1,7 +1,7 @@
 //! Lambda init time: from process start to the function's first Runtime API request
-//! (`GET /next`), for both functions, plus their binary sizes.
+//! (`GET /next`), for the poller, the notifier and the dashboard, plus their binary sizes.
 //!
-//! `cargo build --release -p statusrelay-poller -p statusrelay-notifier && cargo bench --bench lambda_init`
+//! `cargo build --release -p statusrelay-poller -p statusrelay-notifier -p statusrelay-dashboard && cargo bench --bench lambda_init`
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -25,7 +25,11 @@ fn main() {
         );
         println!("| function | binary size | init p50 | init p90 | init max |");
         println!("|---|---|---|---|---|");
-        for name in ["statusrelay-poller", "statusrelay-notifier"] {
+        for name in [
+            "statusrelay-poller",
+            "statusrelay-notifier",
+            "statusrelay-dashboard",
+        ] {
             let size = std::fs::metadata(function_binary(name)).unwrap().len();
             let mut samples = Vec::with_capacity(RUNS);
             for _ in 0..RUNS {
@@ -41,6 +45,9 @@ fn main() {
                     ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:statusrelay"),
                     // As infra/template.yaml sets it for the notifier (mimalloc).
                     ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+                    // The dashboard behind IAM reads no token parameter: no call at init, as
+                    // the others (with a token it makes one SSM call, as the config from SSM).
+                    ("DASHBOARD_AUTH", "aws_iam"),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
