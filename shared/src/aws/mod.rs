@@ -2,6 +2,7 @@
 //! stream records into events and delivers them (routes and an SNS topic), with a delivery log
 //! that makes replays harmless. `functions/*` are thin wrappers around these.
 
+pub mod emf;
 pub mod hot;
 pub mod intake;
 pub mod notifier;
