@@ -162,7 +162,12 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, providers: usize) {
             .map(|c| Component {
                 id: format!("c{c}"),
                 name: format!("Component {c}"),
-                status: if i % 20 == 0 && c == 0 { "partial_outage" } else { "operational" }.into(),
+                status: if i % 20 == 0 && c == 0 {
+                    "partial_outage"
+                } else {
+                    "operational"
+                }
+                .into(),
                 is_group: false,
                 group_id: None,
                 position: Some(c),
@@ -170,7 +175,9 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, providers: usize) {
             })
             .collect();
         if i % 20 == 0 {
-            snapshot.incidents.push(incident(&id, "Elevated error rates", "investigating", now));
+            snapshot
+                .incidents
+                .push(incident(&id, "Elevated error rates", "investigating", now));
         }
         if i % 50 == 1 {
             let mut maintenance = incident(&id, "Scheduled database maintenance", "scheduled", now);
@@ -203,7 +210,12 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, providers: usize) {
             .iter()
             .map(|item| {
                 WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap())
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .unwrap(),
+                    )
                     .build()
             })
             .collect();
@@ -231,7 +243,8 @@ fn incident(provider: &str, name: &str, status: &str, at: chrono::DateTime<Utc>)
         updates: vec![IncidentUpdate {
             id: format!("{provider}-u"),
             status: status.into(),
-            body: "We are investigating elevated error rates affecting a subset of API requests.".into(),
+            body: "We are investigating elevated error rates affecting a subset of API requests."
+                .into(),
             created_at: Some(at),
             alias: None,
         }],

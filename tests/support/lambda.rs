@@ -178,8 +178,74 @@ pub struct Function {
     pub spawned_at: Instant,
 }
 
+/// A function's stdout, line by line as it prints them: its JSON logs and its EMF documents.
+#[derive(Clone, Default)]
+pub struct Stdout(Arc<Mutex<Vec<String>>>);
+
+impl Stdout {
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// The Embedded Metric Format documents printed so far (lines with an `_aws` member).
+    pub fn emf_documents(&self) -> Vec<serde_json::Value> {
+        self.lines()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|value| value.get("_aws").is_some())
+            .collect()
+    }
+
+    /// The EMF documents once there are `n` (the pipe is read by a task, a moment after the
+    /// function printed them); panics after 10 s.
+    pub async fn wait_for_documents(&self, n: usize) -> Vec<serde_json::Value> {
+        let started = Instant::now();
+        loop {
+            let documents = self.emf_documents();
+            if documents.len() >= n {
+                return documents;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{} EMF documents, waited for {n}",
+                documents.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 impl Function {
     pub fn spawn(name: &str, api: &RuntimeApi, env: &[(String, String)]) -> Function {
+        Function::spawn_with(name, api, env, Stdio::null())
+    }
+
+    /// As [`Function::spawn`], with its stdout kept (what CloudWatch Logs would receive).
+    pub fn spawn_capturing(
+        name: &str,
+        api: &RuntimeApi,
+        env: &[(String, String)],
+    ) -> (Function, Stdout) {
+        use tokio::io::AsyncBufReadExt;
+        let mut function = Function::spawn_with(name, api, env, Stdio::piped());
+        let stdout = Stdout::default();
+        let pipe = function.child.stdout.take().unwrap();
+        let lines = stdout.clone();
+        tokio::spawn(async move {
+            let mut reader = tokio::io::BufReader::new(pipe).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                lines.0.lock().unwrap().push(line);
+            }
+        });
+        (function, stdout)
+    }
+
+    fn spawn_with(
+        name: &str,
+        api: &RuntimeApi,
+        env: &[(String, String)],
+        stdout: Stdio,
+    ) -> Function {
         let mut command = tokio::process::Command::new(function_binary(name));
         command
             .env_clear()
@@ -190,7 +256,7 @@ impl Function {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         for (key, value) in env {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use statusrelay_core::aws::emf::Emf;
 use statusrelay_core::aws::notifier::Notifier;
 use statusrelay_core::aws::{init_logging, init_or_report, required_env, sdk_config, table::Table};
 use statusrelay_core::channels::Clients;
@@ -60,9 +61,16 @@ async fn main() -> Result<(), Error> {
     })
     .await?;
     let notifier = &notifier;
+    let emf = &Emf::from_env();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
         let deadline = std::time::UNIX_EPOCH + Duration::from_millis(event.context.deadline);
-        Ok::<DynamoDbEventResponse, Error>(notifier.handle(event.payload, Some(deadline)).await)
+        let response = notifier.handle(event.payload, Some(deadline)).await;
+        // One EMF document per invocation (none when it delivered nothing).
+        if let Some(emf) = emf {
+            let (metrics, properties) = notifier.metrics().take();
+            emf.emit(&metrics, &properties);
+        }
+        Ok::<DynamoDbEventResponse, Error>(response)
     }))
     .await
 }

@@ -5,6 +5,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use statusrelay_core::aws::emf::Emf;
 use statusrelay_core::aws::hot::{HotQueue, requests_in};
 use statusrelay_core::aws::poller::{Poller, PollerReport, ShardInput};
 use statusrelay_core::aws::shards::{ShardQueue, shard_runs_in};
@@ -52,19 +53,29 @@ async fn main() -> Result<(), Error> {
     })
     .await?;
     let poller = &poller;
+    let emf = &Emf::from_env();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        if let Some(runs) = shard_runs_in(&event.payload) {
-            return Ok::<_, Error>(poller.run_shards(runs).await?);
+        let result = handle(poller, event.payload).await;
+        // One EMF document per invocation, failed ones included (their failures count most).
+        if let Some(emf) = emf {
+            emf.emit(&poller.metrics().take(), &Default::default());
         }
-        let report: PollerReport = match requests_in(&event.payload) {
-            Some(queued) => poller.run_requests(queued).await?,
-            // A schedule event, or {"shard": i, "shards": n} from a sharded schedule.
-            None => {
-                let input: ShardInput = serde_json::from_value(event.payload).unwrap_or_default();
-                poller.run(input).await?
-            }
-        };
-        Ok::<_, Error>(report)
+        result
     }))
     .await
+}
+
+async fn handle(poller: &Poller, payload: Value) -> Result<PollerReport, Error> {
+    if let Some(runs) = shard_runs_in(&payload) {
+        return Ok(poller.run_shards(runs).await?);
+    }
+    let report: PollerReport = match requests_in(&payload) {
+        Some(queued) => poller.run_requests(queued).await?,
+        // A schedule event, or {"shard": i, "shards": n} from a sharded schedule.
+        None => {
+            let input: ShardInput = serde_json::from_value(payload).unwrap_or_default();
+            poller.run(input).await?
+        }
+    };
+    Ok(report)
 }

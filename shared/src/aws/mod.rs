@@ -5,6 +5,7 @@
 pub mod board;
 #[cfg(feature = "web")]
 pub mod dashboard;
+pub mod emf;
 pub mod history;
 pub mod hot;
 pub mod intake;

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::Mutex;
 
+use super::emf::{DeliveryOutcome, NotifierMetrics};
 use super::history::{self, DEFAULT_HISTORY_DAYS, HistoryItem};
 use super::table::{Table, TableError};
 use crate::channels::sns::SnsTopic;
@@ -57,6 +58,8 @@ pub struct Notifier {
     failing: Mutex<HashMap<String, Option<String>>>,
     /// Days an event stays in the history the dashboard reads.
     history_days: i64,
+    /// This invocation's counts for its EMF document (the function prints it at the end).
+    metrics: NotifierMetrics,
 }
 
 /// A digest planned for one chat destination and one provider of a batch: the batch's own
@@ -106,6 +109,7 @@ impl Notifier {
             policy,
             failing: Mutex::new(HashMap::new()),
             history_days: DEFAULT_HISTORY_DAYS,
+            metrics: NotifierMetrics::default(),
         }
     }
 
@@ -113,6 +117,11 @@ impl Notifier {
     pub fn with_history_days(mut self, days: i64) -> Notifier {
         self.history_days = days.max(1);
         self
+    }
+
+    /// What this invocation counted so far (see [`super::emf`]).
+    pub fn metrics(&self) -> &NotifierMetrics {
+        &self.metrics
     }
 
     /// Processes a batch in order and reports the first record that must be retried.
@@ -178,6 +187,7 @@ impl Notifier {
                 }
             }
             events += record_events.len();
+            self.metrics.events(record_events);
         }
         if recorded > 0
             && let Err(err) = self.table.bump_version().await
@@ -282,6 +292,8 @@ impl Notifier {
                 .map_err(|e| e.to_string())?
             {
                 warn!(destination = %destination.name, event_id = %event.id, reason = %reason, "destination is marked failing; dead-lettering without sending");
+                self.metrics
+                    .delivered(&destination.name, DeliveryOutcome::DeadLettered, 1);
                 self.table
                     .log_delivery(
                         &destination.name,
@@ -315,6 +327,8 @@ impl Notifier {
                 .await
                 .map_err(|e: TableError| e.to_string())?;
             if logged {
+                self.metrics
+                    .delivered(&destination.name, DeliveryOutcome::Duplicate, 1);
                 continue;
             }
             // 3. send with retry classification
@@ -342,6 +356,8 @@ impl Notifier {
                     self.mark_failing_if_gone(destination, &err).await?;
                 }
                 Outcome::Deferred(err) => {
+                    self.metrics
+                        .delivered(&destination.name, DeliveryOutcome::Failed, 1);
                     // Other destinations still get this event now; the record is retried for
                     // this one.
                     retry.get_or_insert(format!("destination {}: {err}", destination.name));
@@ -375,6 +391,9 @@ impl Notifier {
                 pending.push(event);
             }
         }
+        let duplicates = digest.events.len() - pending.len();
+        self.metrics
+            .delivered(&destination.name, DeliveryOutcome::Duplicate, duplicates);
         if pending.is_empty() {
             digest.done = true;
             return Ok(Some(0));
@@ -401,7 +420,11 @@ impl Notifier {
                 error!(destination = %destination.name, events = pending.len(), attempts, error = %err, "digest failed permanently; dead-lettered in the delivery log");
                 ("dead", err.to_string())
             }
-            Outcome::Deferred(_) => return Ok(None),
+            Outcome::Deferred(_) => {
+                self.metrics
+                    .delivered(&destination.name, DeliveryOutcome::Failed, pending.len());
+                return Ok(None);
+            }
         };
         for event in &pending {
             self.record_final(destination, &event.id, state, &reason)
@@ -426,6 +449,8 @@ impl Notifier {
         status: &str,
         detail: &str,
     ) {
+        self.metrics
+            .delivered(&destination.name, DeliveryOutcome::of_logged(status), 1);
         if let Err(err) = self
             .table
             .log_delivery(&destination.name, event_id, status, detail)

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use super::board::{BoardItem, BoardSummary};
+use super::emf::PollerMetrics;
 use super::hot::{HotQueue, PollRequest, rounds_per_interval};
 pub use super::shards::shard_of;
 use super::shards::{ShardQueue, ShardRun};
@@ -100,6 +101,8 @@ pub struct Poller {
     hot_interval: std::time::Duration,
     /// Hot rounds between two scheduled runs.
     rounds: u32,
+    /// This invocation's counts for its EMF document (the function prints it at the end).
+    metrics: PollerMetrics,
 }
 
 /// Vendor hosts one invocation may keep a connection to: Lambda allows 1,024 file
@@ -160,7 +163,13 @@ impl Poller {
             hot_queue: None,
             hot_interval: config.settings.hot_interval,
             rounds: rounds_per_interval(config.settings.interval, config.settings.hot_interval),
+            metrics: PollerMetrics::default(),
         }
+    }
+
+    /// What this invocation counted so far (see [`super::emf`]).
+    pub fn metrics(&self) -> &PollerMetrics {
+        &self.metrics
     }
 
     /// Re-polls hot providers every `hot_interval` through `queue` (see [`super::hot`]).
@@ -263,6 +272,8 @@ impl Poller {
         let (report, hot) = polled?;
         // Every provider of the shard was polled: the last good poll of those that succeed.
         self.table.record_cycle(shard, shards, Utc::now()).await?;
+        let took = (Utc::now() - started).to_std().unwrap_or_default();
+        self.metrics.cycle(self.states_now(&mine), took);
         info!(
             shard,
             shards,
@@ -441,6 +452,21 @@ impl Poller {
             .collect()
     }
 
+    /// The states of `providers` after this run, by their cached meta (none: never read).
+    fn states_now(&self, providers: &[&ProviderConfig]) -> Vec<crate::overview::OverallState> {
+        let cache = self.meta_cache.lock().unwrap_or_else(|p| p.into_inner());
+        providers
+            .iter()
+            .map(|p| {
+                let meta = cache.get(provider_pk(&p.id).as_str());
+                crate::overview::current_state(
+                    meta.and_then(|m| m.shown),
+                    meta.map_or(0, |m| m.failed_polls),
+                )
+            })
+            .collect()
+    }
+
     /// Queues a poll request; a queue that cannot be reached costs speed, not polls (the
     /// schedule still runs), so it is logged, not failed.
     async fn queue(&self, request: &PollRequest) {
@@ -476,7 +502,10 @@ impl Poller {
                     report.failed += 1;
                     warn!(provider = %provider.id, error = %reason, "poll failed; state left unchanged");
                 }
-                Err(PollFailure::Table(err)) => return Err(err),
+                Err(PollFailure::Table(err)) => {
+                    self.metrics.failed(super::emf::FailureReason::Table);
+                    return Err(err);
+                }
             }
         }
         let hot = self.hot_now(mine);
@@ -544,6 +573,7 @@ impl Poller {
                         outcome
                     }
                     None => {
+                        self.metrics.poll_failed(&err);
                         let error = err.to_string();
                         self.count_failure(&effective, meta.as_ref(), &error)
                             .await
