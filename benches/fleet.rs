@@ -7,10 +7,15 @@
 //! (`FLEET_GROWTH_CSV`, default target/fleet-growth.csv) for scripts/plot-growth.py.
 //! `FLEET_LATENCY_MS` (default 50) and `FLEET_CONCURRENCY` (default: the watcher's default)
 //! tune the run. `FLEET_COST_FROM="0.304,0.646,1.278"` (ms per provider per cycle: steady
-//! CPU, network wait, first-cycle CPU, as a run prints them) prints only the cost model.
+//! CPU, network wait, first-cycle CPU, as a run prints them) prints only the cost model;
+//! `DASHBOARD_CPU_MS` (default: the dashboard function bench's CPU for `/` reading the board
+//! at 1,000 providers) prices the read side's requests.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[path = "cost/read_side.rs"]
+mod read_side;
 
 use support::env_or;
 
@@ -197,7 +202,19 @@ fn cost_model(cpu_per_provider: f64, wait_per_provider: f64, first_cpu_per_provi
             (extra[0], extra[1]),
         );
     }
+    read_side::print_table(dashboard_cpu_ms());
 }
+
+/// The dashboard function's CPU for `/` reading the board (`benches/dashboard_lambda.rs`).
+fn dashboard_cpu_ms() -> f64 {
+    std::env::var("DASHBOARD_CPU_MS")
+        .ok()
+        .and_then(|ms| ms.trim().parse().ok())
+        .unwrap_or(DASHBOARD_CPU_MS)
+}
+
+/// Measured by `cargo bench --bench dashboard_lambda` (1,000 providers, 2026-12-07).
+const DASHBOARD_CPU_MS: f64 = 9.0;
 
 /// The fleet's monthly cost at 1-minute freshness by how the vendors treat the poller's
 /// connections between runs: kept (a warm container's pool, as the tables above assume),
@@ -511,9 +528,9 @@ fn deployment_cost_table(cpu_per_provider: f64, wait_per_provider: f64) {
         "the deployed stack (1-minute schedule, adaptive polling and push intake on, 3 % hot):"
     );
     println!(
-        "| providers | grows with the fleet: polls, writes, events, hot rounds, pushes | fixed: 3 alarms, one log set per run, idle queue trigger | total per month |"
+        "| providers | grows with the fleet: polls, writes, events, hot rounds, pushes | fixed: 3 alarms, one log set per run, idle queue trigger | polling and delivery | read side: history, dashboard, calendar | CloudWatch metrics (typical) | total per month |"
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for providers in [20.0_f64, 200.0, 1_000.0, 5_000.0] {
         let (_, _, poller) = cheapest_poller(
             cpu_per_provider * providers,
@@ -524,9 +541,12 @@ fn deployment_cost_table(cpu_per_provider: f64, wait_per_provider: f64) {
         let adaptive = adaptive_costs(providers, cpu_per_provider, wait_per_provider);
         let fixed = ALARMS + base.schedule_logs + adaptive.idle;
         let grows = base.total() - base.schedule_logs + adaptive.total() - adaptive.idle;
+        let read = read_side::read_side_costs(providers, 1.0, dashboard_cpu_ms()).total();
+        let metrics = read_side::metrics_cost(providers, 1.0);
         println!(
-            "| {providers:.0} | ${grows:.2} | ${fixed:.2} | **${:.2}** |",
-            grows + fixed
+            "| {providers:.0} | ${grows:.2} | ${fixed:.2} | ${:.2} | ${read:.2} | ${metrics:.2} | **${:.2}** |",
+            grows + fixed,
+            grows + fixed + read + metrics
         );
     }
 }

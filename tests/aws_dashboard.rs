@@ -390,6 +390,13 @@ async fn the_dashboard_function_serves_the_lifecycle_from_the_table() {
         .collect();
     assert_eq!(states[0], ("hostile", "major_outage"), "{providers}");
     assert_eq!(states[1].0, "github");
+    // Paged: one per page, the second page links none.
+    let first_page = dashboard.json("/api/v1/providers?limit=1").await;
+    assert_eq!(first_page["providers"][0]["id"], "hostile");
+    let next = first_page["next"].as_str().expect("a next page").to_owned();
+    let second_page = dashboard.json(&next).await;
+    assert_eq!(second_page["providers"][0]["id"], "github");
+    assert!(second_page["next"].is_null(), "{second_page}");
     assert!(
         providers["providers"][1]["last_good_poll"].is_string(),
         "a healthy provider's last good poll is its shard's last run: {providers}"
