@@ -164,8 +164,7 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, providers: usize) {
     let mut items: Vec<HashMap<String, AttributeValue>> = Vec::new();
     for i in 0..providers {
         let id = format!("p{i:05}");
-        let mut snapshot = Snapshot::default();
-        snapshot.components = (0..20)
+        let components = (0..20)
             .map(|c| Component {
                 id: format!("c{c}"),
                 name: format!("Component {c}"),
@@ -181,6 +180,10 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, providers: usize) {
                 updated_at: None,
             })
             .collect();
+        let mut snapshot = Snapshot {
+            components,
+            ..Snapshot::default()
+        };
         if i % 20 == 0 {
             snapshot
                 .incidents
