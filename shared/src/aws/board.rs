@@ -177,15 +177,7 @@ fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
 
 impl Table {
     pub async fn put_board(&self, item: &BoardItem) -> Result<(), TableError> {
-        let attributes = serde_dynamo::to_item(item).expect("board items serialize");
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(attributes))
-            .send()
-            .await
-            .map_err(|e| table_error("PutItem", e))?;
-        Ok(())
+        self.put(item).await
     }
 
     /// A failed poll: only the failure fields change (the summary stays what the last good
@@ -197,36 +189,47 @@ impl Table {
         error: &str,
         at: DateTime<Utc>,
     ) -> Result<(), TableError> {
-        self.client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(key(&provider_pk(provider_id), BOARD_SK)))
-            .update_expression(
-                "SET gsi_pk = :b, gsi_sk = :id, failed_polls = :n, last_error = :e, last_error_at = :at",
-            )
-            .expression_attribute_values(":b", AttributeValue::S(BOARD.to_owned()))
-            .expression_attribute_values(":id", AttributeValue::S(provider_id.to_owned()))
-            .expression_attribute_values(":n", AttributeValue::N(failed_polls.to_string()))
-            .expression_attribute_values(":e", AttributeValue::S(error.to_owned()))
-            .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
-            .send()
-            .await
-            .map_err(|e| table_error("UpdateItem", e))?;
-        Ok(())
+        self.update_board(
+            provider_id,
+            "SET gsi_pk = :b, gsi_sk = :id, failed_polls = :n, last_error = :e, last_error_at = :at",
+            [
+                (":n", AttributeValue::N(failed_polls.to_string())),
+                (":e", AttributeValue::S(error.to_owned())),
+                (":at", AttributeValue::S(at.to_rfc3339())),
+            ],
+        )
+        .await
     }
 
     /// A good poll that found nothing new ends a run of failures: the summary stays.
     pub async fn board_recovered(&self, provider_id: &str) -> Result<(), TableError> {
-        self.client
+        self.update_board(
+            provider_id,
+            "SET gsi_pk = :b, gsi_sk = :id, failed_polls = :n REMOVE last_error, last_error_at",
+            [(":n", AttributeValue::N("0".to_owned()))],
+        )
+        .await
+    }
+
+    /// An UpdateItem of a board item's fields that also keeps it in the read index.
+    async fn update_board(
+        &self,
+        provider_id: &str,
+        expression: &str,
+        values: impl IntoIterator<Item = (&str, AttributeValue)>,
+    ) -> Result<(), TableError> {
+        let mut update = self
+            .client
             .update_item()
             .table_name(&self.name)
             .set_key(Some(key(&provider_pk(provider_id), BOARD_SK)))
-            .update_expression(
-                "SET gsi_pk = :b, gsi_sk = :id, failed_polls = :zero REMOVE last_error, last_error_at",
-            )
+            .update_expression(expression)
             .expression_attribute_values(":b", AttributeValue::S(BOARD.to_owned()))
-            .expression_attribute_values(":id", AttributeValue::S(provider_id.to_owned()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
+            .expression_attribute_values(":id", AttributeValue::S(provider_id.to_owned()));
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        update
             .send()
             .await
             .map_err(|e| table_error("UpdateItem", e))?;
@@ -235,31 +238,21 @@ impl Table {
 
     /// Every provider's board item (one Query of the read index, in pages of up to 1 MB).
     pub async fn boards(&self) -> Result<Vec<BoardItem>, TableError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .index_name(READ_INDEX)
-                .key_condition_expression("gsi_pk = :b")
-                .expression_attribute_values(":b", AttributeValue::S(BOARD.to_owned()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| table_error("Query", e))?;
-            for item in output.items.unwrap_or_default() {
-                match serde_dynamo::from_item::<_, BoardItem>(item) {
-                    Ok(board) => items.push(board),
-                    Err(e) => tracing::warn!(error = %e, "skipping an unreadable board item"),
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let items = self
+            .query_all(
+                Some(READ_INDEX),
+                "gsi_pk = :b",
+                &[(":b", AttributeValue::S(BOARD.to_owned()))],
+            )
+            .await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| {
+                serde_dynamo::from_item::<_, BoardItem>(item)
+                    .map_err(|e| tracing::warn!(error = %e, "skipping an unreadable board item"))
+                    .ok()
+            })
+            .collect())
     }
 
     /// Every item of one provider's partition: its state items, meta and board item.
@@ -267,25 +260,12 @@ impl Table {
         &self,
         provider_id: &str,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, TableError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(provider_pk(provider_id)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| table_error("Query", e))?;
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        self.query_all(
+            None,
+            "pk = :pk",
+            &[(":pk", AttributeValue::S(provider_pk(provider_id)))],
+        )
+        .await
     }
 
     /// A scheduled run of a shard ended at `at`.
@@ -309,18 +289,14 @@ impl Table {
 
     /// When each shard's last scheduled run ended, by [`cycle_key`].
     pub async fn cycles(&self) -> Result<HashMap<String, DateTime<Utc>>, TableError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(CYCLE_PK.to_owned()))
-            .send()
-            .await
-            .map_err(|e| table_error("Query", e))?;
-        Ok(output
-            .items
-            .unwrap_or_default()
+        let items = self
+            .query_all(
+                None,
+                "pk = :pk",
+                &[(":pk", AttributeValue::S(CYCLE_PK.to_owned()))],
+            )
+            .await?;
+        Ok(items
             .into_iter()
             .filter_map(|item| {
                 let sk = item.get("sk")?.as_s().ok()?.clone();

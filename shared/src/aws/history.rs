@@ -138,25 +138,14 @@ impl Table {
 
     /// Every recorded event of one provider, oldest first.
     pub async fn history_of(&self, provider_id: &str) -> Result<Vec<HistoryItem>, TableError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(history_pk(provider_id)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| table_error("Query", e))?;
-            items.extend(decode(output.items.unwrap_or_default()));
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let items = self
+            .query_all(
+                None,
+                "pk = :pk",
+                &[(":pk", AttributeValue::S(history_pk(provider_id)))],
+            )
+            .await?;
+        Ok(decode(items))
     }
 
     /// One query page of the timeline, newest first: seqs from `from` (inclusive) to `below`

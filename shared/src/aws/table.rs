@@ -204,7 +204,12 @@ impl Table {
     }
 
     pub async fn put_meta(&self, meta: &ProviderMeta) -> Result<(), TableError> {
-        let item = serde_dynamo::to_item(meta).expect("meta serializes");
+        self.put(meta).await
+    }
+
+    /// An unconditional PutItem of an item whose keys are among its fields.
+    pub(super) async fn put<T: Serialize>(&self, item: &T) -> Result<(), TableError> {
+        let item = serde_dynamo::to_item(item).expect("table items serialize");
         self.client
             .put_item()
             .table_name(&self.name)
@@ -213,6 +218,36 @@ impl Table {
             .await
             .map_err(|e| table_error("PutItem", e))?;
         Ok(())
+    }
+
+    /// Every item a Query returns, page after page: of the base table (`index` `None`) or
+    /// of [`READ_INDEX`]. `values` binds the key condition's placeholders.
+    pub(super) async fn query_all(
+        &self,
+        index: Option<&str>,
+        key_condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, TableError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(key_condition)
+                .set_exclusive_start_key(start);
+            for (name, value) in values {
+                query = query.expression_attribute_values(*name, value.clone());
+            }
+            let output = query.send().await.map_err(|e| table_error("Query", e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
     }
 
     /// Claims the provider's next push-triggered poll: true when no push claimed one in the
