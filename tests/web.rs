@@ -116,6 +116,36 @@ async fn the_watcher_serves_health_and_its_providers_as_json() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+
+    // Revalidation from the state file: the tag is the content's, so an unchanged answer is a
+    // bodiless 304, and a tag of other content gets the whole answer. (The events do not move
+    // with each poll, as `last_good_poll` does every second here.)
+    let url = format!("{}/api/v1/events", served.base);
+    let first = client.get(&url).send().await.unwrap();
+    let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(tag.starts_with("W/\""), "{tag}");
+    assert!(
+        first.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("private")
+    );
+    let again = client
+        .get(&url)
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), tag);
+    assert!(again.bytes().await.unwrap().is_empty());
+    let other = client
+        .get(&url)
+        .header("if-none-match", "W/\"not-this-one\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
     served.child.kill().await.unwrap();
 }
 
