@@ -114,9 +114,6 @@ async fn the_functions_print_one_emf_document_per_invocation_with_what_it_did() 
         ("PollFailuresHttpStatus", 1),
         ("PollFailuresParse", 1),
         ("ProvidersOperational", 1),
-        ("ProvidersUnderMaintenance", 0),
-        ("ProvidersDegraded", 0),
-        ("ProvidersPartialOutage", 0),
         ("ProvidersMajorOutage", 1),
         ("ProvidersUnknown", 2),
     ];
@@ -124,10 +121,21 @@ async fn the_functions_print_one_emf_document_per_invocation_with_what_it_did() 
         assert_eq!(metrics.get(name), Some(&json!(value)), "{name}: {document}");
     }
     assert!(metrics.contains_key("CycleDuration"), "{document}");
+    // Zeros are not sent (each would be a metric billed for the hour): neither failure
+    // classes that did not happen nor states no provider is in.
+    for absent in [
+        "PollFailuresTimeout",
+        "ProvidersUnderMaintenance",
+        "ProvidersDegraded",
+        "ProvidersPartialOutage",
+    ] {
+        assert!(!metrics.contains_key(absent), "{absent}: {document}");
+        assert!(document.get(absent).is_none(), "{absent}: {document}");
+    }
     assert_eq!(
         metrics.len(),
         expected.len() + 1,
-        "failure classes that did not happen are left out: {document}"
+        "zero counts are left out: {document}"
     );
     let units = &document["_aws"]["CloudWatchMetrics"][0]["Metrics"];
     assert!(
@@ -151,6 +159,9 @@ async fn the_functions_print_one_emf_document_per_invocation_with_what_it_did() 
     assert_eq!(metrics.get("PollFailuresParse"), None, "html answers again");
     assert_eq!(metrics.get("ProvidersOperational"), Some(&json!(2)));
     assert_eq!(metrics.get("ProvidersUnknown"), Some(&json!(1)));
+    assert_eq!(metrics.get("ProvidersMajorOutage"), Some(&json!(1)));
+    assert!(metrics.contains_key("CycleDuration"), "{document}");
+    assert_eq!(metrics.len(), 5, "{document}");
 
     // 3. The notifier: the baseline announces the open incident once, to the webhook and SNS.
     let (batch, records) = cloud.stream_batch().await;
@@ -234,7 +245,9 @@ async fn the_functions_print_one_emf_document_per_invocation_with_what_it_did() 
 
 /// The dashboard in `infra/template.yaml` graphs what the functions emit: every metric it
 /// reads from the `statusrelay` namespace is one the code names, and every one the code can
-/// emit is on it (a renamed metric would leave a widget silently empty).
+/// emit is on it (a renamed metric would leave a widget silently empty). Its metric math
+/// only refers to ids of its own widget, and the providers per state are each state's sum
+/// (zero where absent) over the shard runs (`CycleDuration`'s sample count) times the shards.
 #[test]
 fn the_dashboard_graphs_every_metric_the_functions_emit_and_no_other() {
     use statusrelay_core::aws::emf::{
@@ -253,19 +266,19 @@ fn the_dashboard_graphs_every_metric_the_functions_emit_and_no_other() {
         .take_while(|l| l.starts_with("        "))
         .map(|l| format!("{l}\n"))
         .collect();
-    // `${...}` are CloudFormation's substitutions; any string stands in for them here.
+    // `${...}` are CloudFormation's substitutions; `7` stands in for them here (a string
+    // inside quotes, a number inside an expression).
     let mut substituted = String::new();
     let mut rest = body.as_str();
     while let Some(start) = rest.find("${") {
         substituted.push_str(&rest[..start]);
-        substituted.push('x');
+        substituted.push('7');
         rest = &rest[start + rest[start..].find('}').unwrap() + 1..];
     }
     substituted.push_str(rest);
     let dashboard: Value = serde_json::from_str(&substituted).unwrap();
-    let graphed: BTreeSet<String> = dashboard["widgets"]
-        .as_array()
-        .unwrap()
+    let widgets = dashboard["widgets"].as_array().unwrap();
+    let graphed: BTreeSet<String> = widgets
         .iter()
         .flat_map(|w| w["properties"]["metrics"].as_array().unwrap().iter())
         .filter(|m| m[0] == "statusrelay")
@@ -274,6 +287,48 @@ fn the_dashboard_graphs_every_metric_the_functions_emit_and_no_other() {
             m[1].as_str().unwrap().to_owned()
         })
         .collect();
+    for widget in widgets {
+        check_metric_math(&widget["properties"]);
+    }
+    // Providers per state: every state is an expression over its own sum and the runs.
+    let states = widgets
+        .iter()
+        .map(|w| &w["properties"])
+        .find(|p| {
+            p["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Providers per state")
+        })
+        .expect("the providers per state widget");
+    assert_eq!(states["stat"], "Sum", "{states}");
+    assert_eq!(states["stacked"], true, "{states}");
+    let lines = states["metrics"].as_array().unwrap();
+    let id_of = |name: &str, stat: Option<&str>| -> String {
+        let line = lines
+            .iter()
+            .find(|m| m[1] == name && m[4].get("stat").and_then(Value::as_str) == stat)
+            .unwrap_or_else(|| panic!("{name} ({stat:?}) in {states}"));
+        assert_eq!(line[4]["visible"], false, "{line}");
+        line[4]["id"].as_str().unwrap().to_owned()
+    };
+    let runs = id_of("CycleDuration", Some("SampleCount"));
+    let mut expressions: Vec<String> = lines
+        .iter()
+        .filter_map(|m| m[0]["expression"].as_str().map(str::to_owned))
+        .collect();
+    expressions.sort();
+    let mut wanted: Vec<String> = STATES
+        .iter()
+        .map(|s| {
+            format!(
+                "FILL({}, 0) / {runs} * 7",
+                id_of(state_metric_name(*s), None)
+            )
+        })
+        .collect();
+    wanted.sort();
+    assert_eq!(expressions, wanted, "{states}");
     let mut emitted: BTreeSet<String> = FailureReason::ALL
         .iter()
         .map(|r| r.metric_name().to_owned())
@@ -294,4 +349,62 @@ fn the_dashboard_graphs_every_metric_the_functions_emit_and_no_other() {
     // The functions get the namespace and stack the dashboard reads.
     assert!(template.contains(r#"METRICS_NAMESPACE: !If [HasCustomMetrics, statusrelay, ""]"#));
     assert!(template.contains("METRICS_STACK: !Ref AWS::StackName"));
+}
+
+/// A widget's metric math (CloudWatch's rules): ids are unique and start with a lowercase
+/// letter, functions are in capitals, an expression refers only to ids of the widget, and a
+/// hidden metric is one an expression uses.
+fn check_metric_math(properties: &Value) {
+    use std::collections::BTreeSet;
+    let lines = properties["metrics"].as_array().unwrap();
+    let mut ids = BTreeSet::new();
+    let mut used = BTreeSet::new();
+    for line in lines {
+        let options = line.as_array().unwrap().last().unwrap();
+        if let Some(id) = options.get("id").and_then(Value::as_str) {
+            assert!(id.starts_with(|c: char| c.is_ascii_lowercase()), "{id}");
+            assert!(
+                id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{id}"
+            );
+            assert!(ids.insert(id.to_owned()), "{id} twice: {properties}");
+        }
+        let Some(expression) = options.get("expression").and_then(Value::as_str) else {
+            continue;
+        };
+        assert!(line.as_array().unwrap().len() == 1, "{line}");
+        let mut chars = expression.char_indices().peekable();
+        while let Some((start, c)) = chars.next() {
+            if !(c.is_ascii_alphabetic() || c == '_') {
+                continue;
+            }
+            let mut end = start + c.len_utf8();
+            while let Some(&(i, c)) = chars.peek() {
+                if !(c.is_ascii_alphanumeric() || c == '_') {
+                    break;
+                }
+                end = i + c.len_utf8();
+                chars.next();
+            }
+            let word = &expression[start..end];
+            if expression[end..].trim_start().starts_with('(') {
+                assert_eq!(word, word.to_ascii_uppercase(), "{expression}");
+            } else {
+                used.insert(word.to_owned());
+            }
+        }
+    }
+    for id in &used {
+        assert!(
+            ids.contains(id),
+            "{id} is no id of the widget: {properties}"
+        );
+    }
+    for line in lines {
+        let options = line.as_array().unwrap().last().unwrap();
+        if options.get("visible") == Some(&Value::Bool(false)) {
+            let id = options["id"].as_str().unwrap();
+            assert!(used.contains(id), "{id} is hidden and unused: {properties}");
+        }
+    }
 }

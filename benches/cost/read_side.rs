@@ -88,27 +88,40 @@ pub fn read_side_costs(providers: f64, shards: f64, cpu_ms: f64) -> ReadSideCost
 
 /// Custom metrics, $0.30 a metric-month, billed for the hours a metric gets data.
 const METRIC_MONTH: f64 = 0.30;
-/// The six providers-per-state counts and the cycle duration arrive every hour.
-const HOURLY_METRICS: f64 = 7.0;
+/// Every hour: `ProvidersOperational` (some provider is operational in every run of a healthy
+/// fleet) and `CycleDuration` (every run over a whole shard). Zero counts are not sent, the
+/// other states' included.
+const HOURLY_METRICS: f64 = 2.0;
 const HOURS: f64 = 730.0;
 /// Share of polls that fail (two classes, timeouts and HTTP errors, in most hours): an
 /// assumption, not measured against real vendors.
 const FAILING_POLLS: f64 = 0.005;
-/// EMF document sizes (shared/src/aws/emf.rs's golden documents plus Logs' overhead).
-const POLLER_DOCUMENT_KB: f64 = 0.84;
+/// Share of hours in which at least one of 1,000 providers is in each state other than
+/// operational (an assumption, not measured): under maintenance 25 %, degraded 50 %, partial
+/// outage 25 %, major outage 10 %, unknown (a page unread, or failing twice) 50 %. Each state
+/// is taken to be Poisson in provider-hours, so a smaller fleet reports it in fewer hours.
+const STATE_HOURS_AT_1000: [f64; 5] = [0.25, 0.5, 0.25, 0.1, 0.5];
+/// EMF document sizes (shared/src/aws/emf.rs's golden documents' shape, stack
+/// `statusrelay-prod`, plus Logs' 26 bytes): a poller shard run with two failure classes,
+/// operational, ~1.6 other states and the duration ~0.57 KB; a notifier invocation 0.42 KB.
+const POLLER_DOCUMENT_KB: f64 = 0.57;
 const NOTIFIER_DOCUMENT_KB: f64 = 0.42;
 
-/// The typical metric bill: the hourly seven, plus each event type, delivery outcome and
-/// failure class for the share of hours it occurs in (Poisson at its hourly rate), plus the
-/// EMF lines' ingestion.
+/// The typical metric bill: the hourly two, plus each non-operational state, event type,
+/// delivery outcome and failure class for the share of hours it occurs in (Poisson at its
+/// hourly rate), plus the EMF lines' ingestion.
 pub fn metrics_cost(providers: f64, shards: f64) -> f64 {
     let active = |per_hour: f64| 1.0 - (-per_hour).exp();
+    let states: f64 = STATE_HOURS_AT_1000
+        .iter()
+        .map(|share| active(-(1.0 - share).ln() * providers / 1_000.0))
+        .sum();
     let events_per_hour = EVENTS_PER_PROVIDER_MONTH * providers / HOURS;
     // Most events are of four types (incident created, updated, resolved; component changed).
     let event_types = 4.0 * active(events_per_hour / 4.0);
     let sent = active(events_per_hour);
     let failures = 2.0 * active(providers * 60.0 * FAILING_POLLS / 2.0);
-    let metrics = (HOURLY_METRICS + event_types + sent + failures) * METRIC_MONTH;
+    let metrics = (HOURLY_METRICS + states + event_types + sent + failures) * METRIC_MONTH;
     let notifier_invocations = EVENTS_PER_PROVIDER_MONTH * providers;
     let logs = (RUNS * shards * POLLER_DOCUMENT_KB + notifier_invocations * NOTIFIER_DOCUMENT_KB)
         / 1024.0

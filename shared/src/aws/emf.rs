@@ -14,9 +14,11 @@
 //! per outcome are what the dashboard and an alarm need.
 //!
 //! Counts that are zero are left out (a metric is billed for the hours it receives data, and
-//! most hours see no failure of a given kind), except the providers per state of a cycle:
-//! the dashboard averages those over a shard's runs, and an absent zero would raise the
-//! average of the runs that did report the state.
+//! most hours see no failure of a given kind), the providers per state of a cycle included: a
+//! healthy fleet reports `ProvidersOperational` alone. `CycleDuration` is in every document of
+//! a run over a whole shard, so its sample count is the number of such runs; the dashboard
+//! divides each state's sum by it (an absent state counts 0 towards the average), rather than
+//! averaging the runs that did report the state.
 //!
 //! Spec: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
@@ -338,7 +340,9 @@ impl PollerMetrics {
         *self.counts().failures.entry(reason).or_default() += 1;
     }
 
-    /// A run over a whole shard ended: its providers' states now, and how long it took.
+    /// A run over a whole shard ended: its providers' states now, and how long it took. One
+    /// run per invocation (the shard queue's trigger has a batch size of 1): the document's
+    /// one `CycleDuration` sample stands for one run.
     pub fn cycle(&self, states: impl IntoIterator<Item = OverallState>, took: Duration) {
         let mut counts = self.counts();
         let cycle = counts.cycle.get_or_insert_with(Cycle::default);
@@ -357,12 +361,12 @@ impl PollerMetrics {
             .map(|(reason, n)| Metric::count(reason.metric_name(), *n))
             .collect();
         if let Some(cycle) = counts.cycle {
-            metrics.extend(STATES.iter().map(|state| {
-                Metric::count(
-                    state_metric_name(*state),
-                    cycle.states.get(state).copied().unwrap_or(0),
-                )
+            metrics.extend(STATES.iter().filter_map(|state| {
+                let n = cycle.states.get(state).copied().unwrap_or(0);
+                (n > 0).then(|| Metric::count(state_metric_name(*state), n))
             }));
+            // Always, even for a shard without providers: one sample per run, which the
+            // dashboard divides the states' sums by.
             metrics.push(Metric {
                 name: "CycleDuration".into(),
                 unit: Unit::Milliseconds,
@@ -489,7 +493,7 @@ mod tests {
         let document = emf()
             .document(1_700_000_000_000, &metrics.take(), &BTreeMap::new())
             .unwrap();
-        let golden = r#"{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"statusrelay","Dimensions":[["Stack"]],"Metrics":[{"Name":"PollFailuresTimeout","Unit":"Count"},{"Name":"PollFailuresHttpStatus","Unit":"Count"},{"Name":"ProvidersOperational","Unit":"Count"},{"Name":"ProvidersUnderMaintenance","Unit":"Count"},{"Name":"ProvidersDegraded","Unit":"Count"},{"Name":"ProvidersPartialOutage","Unit":"Count"},{"Name":"ProvidersMajorOutage","Unit":"Count"},{"Name":"ProvidersUnknown","Unit":"Count"},{"Name":"CycleDuration","Unit":"Milliseconds"}]}]},"CycleDuration":1234,"PollFailuresHttpStatus":1,"PollFailuresTimeout":2,"ProvidersDegraded":0,"ProvidersMajorOutage":1,"ProvidersOperational":2,"ProvidersPartialOutage":0,"ProvidersUnderMaintenance":0,"ProvidersUnknown":1,"Stack":"prod"}"#;
+        let golden = r#"{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"statusrelay","Dimensions":[["Stack"]],"Metrics":[{"Name":"PollFailuresTimeout","Unit":"Count"},{"Name":"PollFailuresHttpStatus","Unit":"Count"},{"Name":"ProvidersOperational","Unit":"Count"},{"Name":"ProvidersMajorOutage","Unit":"Count"},{"Name":"ProvidersUnknown","Unit":"Count"},{"Name":"CycleDuration","Unit":"Milliseconds"}]}]},"CycleDuration":1234,"PollFailuresHttpStatus":1,"PollFailuresTimeout":2,"ProvidersMajorOutage":1,"ProvidersOperational":2,"ProvidersUnknown":1,"Stack":"prod"}"#;
         assert_eq!(document, golden);
         assert!(!document.contains('\n'), "one log line");
         // Taken: the next invocation starts from zero and, with nothing to say, says nothing.
@@ -528,7 +532,7 @@ mod tests {
         for reason in FailureReason::ALL {
             metrics.failed(reason);
         }
-        metrics.cycle([], Duration::ZERO);
+        metrics.cycle(STATES, Duration::ZERO);
         let document: Value = serde_json::from_str(
             &emf()
                 .document(1, &metrics.take(), &BTreeMap::new())
@@ -543,6 +547,35 @@ mod tests {
             let name = metric["Name"].as_str().unwrap();
             assert!(document[name].is_u64(), "{name} has a value");
         }
+    }
+
+    #[test]
+    fn zero_states_are_left_out_but_every_run_reports_its_duration() {
+        let metrics = PollerMetrics::default();
+        metrics.cycle(
+            [OverallState::Operational, OverallState::Operational],
+            Duration::from_millis(900),
+        );
+        let names = |list: Vec<Metric>| -> Vec<(String, u64)> {
+            list.into_iter().map(|m| (m.name, m.value)).collect()
+        };
+        // A healthy fleet: one state, the duration, nothing else billed.
+        assert_eq!(
+            names(metrics.take()),
+            [
+                ("ProvidersOperational".to_owned(), 2),
+                ("CycleDuration".to_owned(), 900)
+            ]
+        );
+        // A shard without providers still counts as a run (the dashboard's denominator).
+        metrics.cycle([], Duration::from_millis(3));
+        assert_eq!(names(metrics.take()), [("CycleDuration".to_owned(), 3)]);
+        // Not a run over a whole shard (a hot round): no state, no duration.
+        metrics.failed(FailureReason::Timeout);
+        assert_eq!(
+            names(metrics.take()),
+            [("PollFailuresTimeout".to_owned(), 1)]
+        );
     }
 
     #[test]
