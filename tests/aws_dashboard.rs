@@ -303,6 +303,28 @@ async fn the_dashboard_function_serves_the_lifecycle_from_the_table() {
             .any(|e| e["data"]["incident"]["name"] == "Git operations failing")
     );
 
+    // One provider's events come from its own partition: all of them, only its own.
+    let github_delivered: Vec<String> = receiver
+        .delivered()
+        .iter()
+        .filter(|r| r.json()["data"]["provider"]["id"] == "github")
+        .map(|r| r.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut github_listed = event_ids(&dashboard.json("/api/v1/events?provider=github").await);
+    github_listed.sort();
+    let mut github_expected = github_delivered.clone();
+    github_expected.sort();
+    assert_eq!(github_listed, github_expected);
+    // A window that cannot hold anything is empty, not an error.
+    let future = dashboard
+        .json("/api/v1/events?since=2100-01-01T00:00:00Z")
+        .await;
+    assert!(future["events"].as_array().unwrap().is_empty(), "{future}");
+    let future = dashboard
+        .json("/api/v1/events?provider=github&since=2100-01-01T00:00:00Z")
+        .await;
+    assert!(future["events"].as_array().unwrap().is_empty(), "{future}");
+
     // The feed parses as Atom and holds the same events; the calendar parses as iCalendar.
     let atom = dashboard.get(&format!("/feed.atom?token={TOKEN}")).await;
     assert!(atom.header("content-type").unwrap().contains("atom+xml"));

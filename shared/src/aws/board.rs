@@ -126,11 +126,13 @@ impl BoardItem {
             .ok()
     }
 
-    /// The provider's overview; `last_run`: when its shard's last scheduled run ended.
+    /// The provider's overview; `configured_name`: the config's `name`, which wins over the
+    /// summary's (written at the last read of the page, perhaps under an older config);
+    /// `last_run`: when its shard's last scheduled run ended.
     pub fn overview(
         &self,
         provider_id: &str,
-        configured_name: &str,
+        configured_name: Option<&str>,
         last_run: Option<DateTime<Utc>>,
     ) -> (ProviderOverview, Option<BoardSummary>) {
         let summary = self.summary();
@@ -145,9 +147,10 @@ impl BoardItem {
         };
         let view = ProviderOverview {
             id: provider_id.to_owned(),
-            name: summary
-                .as_ref()
-                .map_or_else(|| configured_name.to_owned(), |s| s.name.clone()),
+            name: configured_name
+                .map(str::to_owned)
+                .or_else(|| summary.as_ref().map(|s| s.name.clone()))
+                .unwrap_or_else(|| provider_id.to_owned()),
             state,
             last_known_state: if unknown { shown } else { None },
             open_incidents: summary
@@ -411,12 +414,15 @@ mod tests {
         let written = Utc::now() - chrono::Duration::days(3);
         let run = Utc::now();
         let mut item = BoardItem::of("p", &summary, written);
-        let (view, _) = item.overview("p", "configured", Some(run));
+        let (view, _) = item.overview("p", None, Some(run));
         assert_eq!(view.state, OverallState::Operational);
         assert_eq!(view.last_good_poll, Some(run));
+        assert_eq!(view.name, "P", "the page's name, as last read");
+        let (renamed, _) = item.overview("p", Some("Configured"), Some(run));
+        assert_eq!(renamed.name, "Configured", "the config's name wins");
         item.failed_polls = 2;
         item.last_error = Some("timed out".into());
-        let (view, _) = item.overview("p", "configured", Some(run));
+        let (view, _) = item.overview("p", None, Some(run));
         assert_eq!(view.state, OverallState::Unknown);
         assert_eq!(view.last_known_state, Some(OverallState::Operational));
         assert_eq!(view.last_good_poll, Some(written));

@@ -19,14 +19,14 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::board::{BoardItem, BoardSummary, cycle_key};
-use super::history::first_seq_at;
+use super::history::{HistoryPage, first_seq_at};
 use super::shards::shard_of;
-use super::table::{Table, TableError};
+use super::table::{ProviderMeta, Table, TableError};
 use crate::config::ProviderConfig;
 use crate::history::{EventPage, EventQuery, incident_timelines};
 use crate::model::Snapshot;
 use crate::overview::{PollHealth, overview};
-use crate::stream::{COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, StateItem};
+use crate::stream::{COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, StateItem};
 use crate::web::board::{Board, BoardRow, MaintenanceWindow};
 use crate::web::calendar::{self, MaintenanceEntry};
 use crate::web::reads::{ProviderRecord, ReadFailure, ReadFuture, Reads};
@@ -36,6 +36,8 @@ const TIMELINE_BATCH: i32 = 200;
 /// At most this many Query pages per events request: a filter that matches rarely answers
 /// with what it found and a cursor instead of reading the whole retention window at once.
 const TIMELINE_PAGES: usize = 10;
+/// A filter naming at most this many providers reads their own partitions (one Query each).
+const PER_PROVIDER_QUERIES: usize = 10;
 /// How long a warm container reuses a board whose version has not moved (the ages and the
 /// last run it shows move with the clock).
 const BOARD_REUSE: Duration = Duration::from_secs(30);
@@ -87,7 +89,7 @@ impl TableReads {
                 let (view, summary) = match by_id.remove(&provider.id) {
                     Some(item) => item.overview(
                         &provider.id,
-                        &configured,
+                        provider.name.as_deref(),
                         self.last_run(&cycles, &provider.id),
                     ),
                     // Never polled yet.
@@ -120,29 +122,41 @@ impl TableReads {
         )?;
         let mut snapshot = Snapshot::default();
         let mut board = None;
+        // The meta names the items the page showed at its last read; the others are kept
+        // for a while on purpose (records of a page that moved, finished ones until their
+        // TTL) but are not on the page now.
+        let mut meta: Option<ProviderMeta> = None;
+        let mut states = Vec::new();
         for item in items {
             let Some(sk) = item.get("sk").and_then(|v| v.as_s().ok()).cloned() else {
                 continue;
             };
             if sk == "BOARD" {
                 board = serde_dynamo::from_item::<_, BoardItem>(item).ok();
-                continue;
-            }
-            if ![INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
+            } else if sk == META_SK {
+                meta = serde_dynamo::from_item::<_, ProviderMeta>(item).ok();
+            } else if [INCIDENT_PREFIX, MAINTENANCE_PREFIX, COMPONENT_PREFIX]
                 .iter()
                 .any(|prefix| sk.starts_with(prefix))
             {
-                continue;
+                match serde_dynamo::from_item::<_, StateItem>(item) {
+                    Ok(state) => states.push(state),
+                    Err(e) => {
+                        tracing::warn!(provider = %config.id, %sk, error = %e, "skipping an unreadable state item")
+                    }
+                }
             }
-            match serde_dynamo::from_item::<_, StateItem>(item) {
-                Ok(state) => {
-                    snapshot.incidents.extend(state.incident);
-                    snapshot.maintenances.extend(state.maintenance);
-                    snapshot.components.extend(state.component);
-                }
-                Err(e) => {
-                    tracing::warn!(provider = %config.id, %sk, error = %e, "skipping an unreadable state item")
-                }
+        }
+        let now = Utc::now().timestamp();
+        for state in states {
+            let on_page = meta
+                .as_ref()
+                .is_none_or(|m| m.hashes.contains_key(&state.sk));
+            let expired = state.expires_at.is_some_and(|at| at <= now);
+            if on_page && !expired {
+                snapshot.incidents.extend(state.incident);
+                snapshot.maintenances.extend(state.maintenance);
+                snapshot.components.extend(state.component);
             }
         }
         // The page's order, not the keys'.
@@ -151,9 +165,11 @@ impl TableReads {
             .sort_by_key(|c| (c.position.is_none(), c.position));
         let configured = config.provider("").name;
         let (view, summary) = match &board {
-            Some(item) => {
-                item.overview(&config.id, &configured, self.last_run(&cycles, &config.id))
-            }
+            Some(item) => item.overview(
+                &config.id,
+                config.name.as_deref(),
+                self.last_run(&cycles, &config.id),
+            ),
             None => (
                 overview(&config.id, &configured, None, &PollHealth::default()),
                 None,
@@ -178,23 +194,92 @@ impl TableReads {
         query: &EventQuery,
         providers: &[&ProviderConfig],
     ) -> Result<EventPage, TableError> {
-        let wanted: HashSet<&str> = providers.iter().map(|p| p.id.as_str()).collect();
         let from = query
             .since
             .as_ref()
             .map_or(0, |since| first_seq_at(since.resolve(Utc::now())));
         let below = query.before.unwrap_or(i64::MAX);
+        let selection = if !query.filter.is_empty() && providers.len() <= PER_PROVIDER_QUERIES {
+            // A few providers: their own partitions hold all of their events, however quiet
+            // they are beside the rest of the fleet.
+            let mut found = Vec::new();
+            let mut exhausted = true;
+            for provider in providers {
+                let scan = self
+                    .scan(
+                        query,
+                        |start| {
+                            self.table.provider_timeline(
+                                &provider.id,
+                                from,
+                                below,
+                                TIMELINE_BATCH,
+                                start,
+                            )
+                        },
+                        |_| true,
+                    )
+                    .await?;
+                found.extend(scan.found);
+                exhausted &= scan.exhausted;
+            }
+            found.sort_by_key(|e| std::cmp::Reverse(e.seq));
+            Selection {
+                found,
+                exhausted,
+                last_scanned: None,
+            }
+        } else {
+            let wanted: HashSet<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+            self.scan(
+                query,
+                |start| self.table.timeline(from, below, TIMELINE_BATCH, start),
+                |provider| wanted.contains(provider),
+            )
+            .await?
+        };
+        let Selection {
+            mut found,
+            exhausted,
+            last_scanned,
+        } = selection;
+        // One more than a page tells whether a next page exists.
+        let next_before = if found.len() > query.limit {
+            found.truncate(query.limit);
+            found.last().map(|e| e.seq)
+        } else if !exhausted {
+            // The read budget ran out before the page filled: continue below what was read.
+            last_scanned.or_else(|| found.last().map(|e| e.seq))
+        } else {
+            None
+        };
+        Ok(EventPage {
+            events: found,
+            next_before,
+        })
+    }
+
+    /// Reads query pages from `page` (newest first) until one more event than a page passes
+    /// the filters, the range is exhausted, or the read budget ([`TIMELINE_PAGES`]) is spent.
+    async fn scan<F, Fut, P>(
+        &self,
+        query: &EventQuery,
+        page: F,
+        provider_wanted: P,
+    ) -> Result<Selection, TableError>
+    where
+        F: Fn(Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>) -> Fut,
+        Fut: std::future::Future<Output = Result<HistoryPage, TableError>>,
+        P: Fn(&str) -> bool,
+    {
         let mut found = Vec::new();
         let mut start = None;
         let mut last_scanned = None;
         for _ in 0..TIMELINE_PAGES {
-            let page = self
-                .table
-                .timeline(from, below, TIMELINE_BATCH, start)
-                .await?;
-            for item in page.items {
+            let read = page(start).await?;
+            for item in read.items {
                 last_scanned = Some(item.seq);
-                if !wanted.contains(item.provider_id.as_str())
+                if !provider_wanted(&item.provider_id)
                     || (!query.types.is_empty()
                         && !query.types.iter().any(|t| t.as_str() == item.kind))
                 {
@@ -206,30 +291,38 @@ impl TableReads {
                 if query.admits(&stored.event) {
                     found.push(stored);
                     if found.len() > query.limit {
-                        break;
+                        return Ok(Selection {
+                            found,
+                            exhausted: false,
+                            last_scanned,
+                        });
                     }
                 }
             }
-            start = page.last_key;
-            if found.len() > query.limit || start.is_none() {
-                break;
+            start = read.last_key;
+            if start.is_none() {
+                return Ok(Selection {
+                    found,
+                    exhausted: true,
+                    last_scanned,
+                });
             }
         }
-        // One more than a page tells whether a next page exists.
-        let next_before = if found.len() > query.limit {
-            found.truncate(query.limit);
-            found.last().map(|e| e.seq)
-        } else if start.is_some() {
-            // The read budget ran out before the page filled: continue below what was read.
-            last_scanned
-        } else {
-            None
-        };
-        Ok(EventPage {
-            events: found,
-            next_before,
+        Ok(Selection {
+            found,
+            exhausted: false,
+            last_scanned,
         })
     }
+}
+
+/// What a scan of the timeline found.
+struct Selection {
+    found: Vec<crate::history::StoredEvent>,
+    /// The range was read to its end.
+    exhausted: bool,
+    /// The seq of the last item read, filtered out or not.
+    last_scanned: Option<i64>,
 }
 
 fn failure(err: TableError) -> ReadFailure {

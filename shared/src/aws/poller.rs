@@ -595,11 +595,12 @@ impl Poller {
                 self.announce_recovery(config, meta)
                     .await
                     .map_err(PollFailure::Table)?;
+                // Poll health moves no version: only pages show it, and they revalidate by
+                // the minute anyway (`web::caching`).
                 self.table
                     .board_recovered(&config.id)
                     .await
                     .map_err(PollFailure::Table)?;
-                self.note_board_write();
                 let recovered = ProviderMeta {
                     failed_polls: 0,
                     unreachable_since: None,
@@ -803,37 +804,39 @@ impl Poller {
         error: &str,
     ) -> Result<(), TableError> {
         let failures = meta.map_or(1, |m| m.failed_polls.saturating_add(1));
+        if let Some(meta) = meta {
+            let mut failing = meta.clone();
+            failing.failed_polls = failures;
+            if failing.failed_polls >= self.unreachable_after && meta.unreachable_since.is_none() {
+                let now = Utc::now();
+                let occurrence = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let marker = health_marker(
+                    &config.provider(""),
+                    EventType::ProviderUnreachable,
+                    &occurrence,
+                    ProviderHealth {
+                        failed_polls: failing.failed_polls,
+                        last_good_poll: None,
+                        last_error: error.to_owned(),
+                    },
+                    now,
+                    self.keep_finished,
+                );
+                self.table.put_if_changed(&marker).await?;
+                warn!(provider = %config.id, failures = failing.failed_polls, "status page unreachable; announced");
+                failing.unreachable_since = Some(occurrence);
+            }
+            self.table.put_meta(&failing).await?;
+            self.cache_meta(&failing);
+        }
+        // The board last: if the invocation ends between the two, the meta counts the failure
+        // and the next good poll clears the board from it (recovery follows the meta's count).
+        // No version bump: a vendor page that stays down would otherwise move it every run,
+        // and no feed, calendar or event list shows poll health (pages revalidate by the
+        // minute anyway).
         self.table
             .board_failed(&config.id, failures, error, Utc::now())
-            .await?;
-        self.note_board_write();
-        let Some(meta) = meta else {
-            return Ok(());
-        };
-        let mut failing = meta.clone();
-        failing.failed_polls = meta.failed_polls.saturating_add(1);
-        if failing.failed_polls >= self.unreachable_after && meta.unreachable_since.is_none() {
-            let now = Utc::now();
-            let occurrence = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let marker = health_marker(
-                &config.provider(""),
-                EventType::ProviderUnreachable,
-                &occurrence,
-                ProviderHealth {
-                    failed_polls: failing.failed_polls,
-                    last_good_poll: None,
-                    last_error: error.to_owned(),
-                },
-                now,
-                self.keep_finished,
-            );
-            self.table.put_if_changed(&marker).await?;
-            warn!(provider = %config.id, failures = failing.failed_polls, "status page unreachable; announced");
-            failing.unreachable_since = Some(occurrence);
-        }
-        self.table.put_meta(&failing).await?;
-        self.cache_meta(&failing);
-        Ok(())
+            .await
     }
 
     fn note_board_write(&self) {

@@ -9,7 +9,9 @@
 //!
 //! What a page shows also moves with the clock (ages, "last good poll", a `since=24h` window,
 //! a maintenance that ended): a version tag therefore also names the time bucket it was made
-//! in: a minute for pages and the provider API, an hour for the event feeds and the calendar.
+//! in: a minute for pages and the provider API, ten minutes for the event feeds and the
+//! calendar. The bucket also bounds how long a tag can outlive a change the table's index had
+//! not shown yet when the version moved (the index follows the table within about a second).
 
 use std::sync::Arc;
 
@@ -42,7 +44,7 @@ const PROVIDER_API: Policy = Policy {
 /// Feeds, the event API and the calendar: readers poll every few minutes at most.
 const FEED: Policy = Policy {
     cache_control: "private, max-age=300",
-    bucket_seconds: 3600,
+    bucket_seconds: 600,
 };
 
 fn policy_for(path: &str) -> &'static Policy {
