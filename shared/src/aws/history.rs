@@ -162,43 +162,42 @@ impl Table {
         limit: i32,
         start: Option<std::collections::HashMap<String, AttributeValue>>,
     ) -> Result<HistoryPage, TableError> {
-        if from >= below {
-            return Ok(HistoryPage {
-                items: Vec::new(),
-                last_key: None,
-            });
-        }
         // `E#<seq>#<id>`: `#` sorts before `$`, so `E#<last seq>$` closes the range.
-        let output = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", AttributeValue::S(history_pk(provider_id)))
-            .expression_attribute_values(
-                ":from",
-                AttributeValue::S(format!("E#{}", seq_key(from.max(0)))),
-            )
-            .expression_attribute_values(
-                ":to",
-                AttributeValue::S(format!("E#{}$", seq_key(below.saturating_sub(1)))),
-            )
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| table_error("Query", e))?;
-        Ok(HistoryPage {
-            items: decode(output.items.unwrap_or_default()),
-            last_key: output.last_evaluated_key,
-        })
+        let range = Range {
+            index: None,
+            partition: ("pk", history_pk(provider_id)),
+            sort_key: "sk",
+            bounds: |from, last| {
+                (
+                    format!("E#{}", seq_key(from)),
+                    format!("E#{}$", seq_key(last)),
+                )
+            },
+        };
+        self.newest_first(range, from, below, limit, start).await
     }
 
     /// One query page of the timeline, newest first: seqs from `from` (inclusive) to `below`
     /// (exclusive), at most `limit` items, continuing after `start`.
     pub async fn timeline(
         &self,
+        from: i64,
+        below: i64,
+        limit: i32,
+        start: Option<std::collections::HashMap<String, AttributeValue>>,
+    ) -> Result<HistoryPage, TableError> {
+        let range = Range {
+            index: Some(READ_INDEX),
+            partition: ("gsi_pk", TIMELINE.to_owned()),
+            sort_key: "gsi_sk",
+            bounds: |from, last| (seq_key(from), seq_key(last)),
+        };
+        self.newest_first(range, from, below, limit, start).await
+    }
+
+    async fn newest_first(
+        &self,
+        range: Range,
         from: i64,
         below: i64,
         limit: i32,
@@ -212,18 +211,20 @@ impl Table {
                 last_key: None,
             });
         }
+        let (low, high) = (range.bounds)(from.max(0), below.saturating_sub(1).max(0));
+        let (partition_name, partition) = range.partition;
         let output = self
             .client
             .query()
             .table_name(&self.name)
-            .index_name(READ_INDEX)
-            .key_condition_expression("gsi_pk = :t AND gsi_sk BETWEEN :from AND :to")
-            .expression_attribute_values(":t", AttributeValue::S(TIMELINE.to_owned()))
-            .expression_attribute_values(":from", AttributeValue::S(seq_key(from.max(0))))
-            .expression_attribute_values(
-                ":to",
-                AttributeValue::S(seq_key(below.saturating_sub(1).max(0))),
-            )
+            .set_index_name(range.index.map(str::to_owned))
+            .key_condition_expression(format!(
+                "{partition_name} = :p AND {} BETWEEN :low AND :high",
+                range.sort_key
+            ))
+            .expression_attribute_values(":p", AttributeValue::S(partition))
+            .expression_attribute_values(":low", AttributeValue::S(low))
+            .expression_attribute_values(":high", AttributeValue::S(high))
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start)
@@ -235,6 +236,15 @@ impl Table {
             last_key: output.last_evaluated_key,
         })
     }
+}
+
+/// Where a range of events is queried: which index, which partition (key name and value),
+/// and the sort key's bounds for a first and a last seq.
+struct Range {
+    index: Option<&'static str>,
+    partition: (&'static str, String),
+    sort_key: &'static str,
+    bounds: fn(i64, i64) -> (String, String),
 }
 
 /// Items this version cannot read are skipped with a log line: the rest of the page shows.
