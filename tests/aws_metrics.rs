@@ -251,8 +251,9 @@ async fn the_functions_print_one_emf_document_per_invocation_with_what_it_did() 
 #[test]
 fn the_dashboard_graphs_every_metric_the_functions_emit_and_no_other() {
     use statusrelay_core::aws::emf::{
-        DeliveryOutcome, FailureReason, STATES, event_metric_name, state_metric_name,
+        DeliveryOutcome, FailureReason, event_metric_name, state_metric_name,
     };
+    use statusrelay_core::overview::OverallState;
     use std::collections::BTreeSet;
     let template =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/infra/template.yaml"))
@@ -318,7 +319,7 @@ fn the_dashboard_graphs_every_metric_the_functions_emit_and_no_other() {
         .filter_map(|m| m[0]["expression"].as_str().map(str::to_owned))
         .collect();
     expressions.sort();
-    let mut wanted: Vec<String> = STATES
+    let mut wanted: Vec<String> = OverallState::ALL
         .iter()
         .map(|s| {
             format!(
@@ -332,7 +333,11 @@ fn the_dashboard_graphs_every_metric_the_functions_emit_and_no_other() {
     let mut emitted: BTreeSet<String> = FailureReason::ALL
         .iter()
         .map(|r| r.metric_name().to_owned())
-        .chain(STATES.iter().map(|s| state_metric_name(*s).to_owned()))
+        .chain(
+            OverallState::ALL
+                .iter()
+                .map(|s| state_metric_name(*s).to_owned()),
+        )
         .chain(
             statusrelay_core::event::EventType::ALL
                 .iter()

@@ -531,17 +531,7 @@ mod tests {
 
     #[test]
     fn states_encode_as_documented() {
-        let codes: Vec<i64> = [
-            OverallState::Operational,
-            OverallState::UnderMaintenance,
-            OverallState::Degraded,
-            OverallState::PartialOutage,
-            OverallState::MajorOutage,
-            OverallState::Unknown,
-        ]
-        .into_iter()
-        .map(status_code)
-        .collect();
+        let codes: Vec<i64> = OverallState::ALL.into_iter().map(status_code).collect();
         assert_eq!(codes, [0, 1, 2, 3, 4, -1]);
     }
 

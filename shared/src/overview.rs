@@ -28,6 +28,16 @@ pub enum OverallState {
 }
 
 impl OverallState {
+    /// Every state, best to worst as declared.
+    pub const ALL: [OverallState; 6] = [
+        OverallState::Operational,
+        OverallState::UnderMaintenance,
+        OverallState::Degraded,
+        OverallState::PartialOutage,
+        OverallState::MajorOutage,
+        OverallState::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OverallState::Operational => "operational",

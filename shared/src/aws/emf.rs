@@ -233,16 +233,6 @@ pub fn state_metric_name(state: OverallState) -> &'static str {
     }
 }
 
-/// Every state, in the order the documents list them.
-pub const STATES: [OverallState; 6] = [
-    OverallState::Operational,
-    OverallState::UnderMaintenance,
-    OverallState::Degraded,
-    OverallState::PartialOutage,
-    OverallState::MajorOutage,
-    OverallState::Unknown,
-];
-
 /// The metric counting events of type `kind`: `incident.created` → `EventsIncidentCreated`.
 pub fn event_metric_name(kind: EventType) -> String {
     let mut name = String::from("Events");
@@ -361,7 +351,7 @@ impl PollerMetrics {
             .map(|(reason, n)| Metric::count(reason.metric_name(), *n))
             .collect();
         if let Some(cycle) = counts.cycle {
-            metrics.extend(STATES.iter().filter_map(|state| {
+            metrics.extend(OverallState::ALL.iter().filter_map(|state| {
                 let n = cycle.states.get(state).copied().unwrap_or(0);
                 (n > 0).then(|| Metric::count(state_metric_name(*state), n))
             }));
@@ -532,7 +522,7 @@ mod tests {
         for reason in FailureReason::ALL {
             metrics.failed(reason);
         }
-        metrics.cycle(STATES, Duration::ZERO);
+        metrics.cycle(OverallState::ALL, Duration::ZERO);
         let document: Value = serde_json::from_str(
             &emf()
                 .document(1, &metrics.take(), &BTreeMap::new())
