@@ -23,7 +23,8 @@ use crate::stream::provider_pk;
 
 /// The read index's partition of the board summaries.
 pub const BOARD: &str = "B";
-const BOARD_SK: &str = "BOARD";
+/// The sort key of a provider's board item.
+pub const BOARD_SK: &str = "BOARD";
 const CYCLE_PK: &str = "CYCLE";
 const VERSION_KEY: &str = "VERSION";
 
@@ -35,8 +36,9 @@ pub struct BoardSummary {
     pub shown: OverallState,
     pub open_incidents: Vec<OpenIncident>,
     pub maintenance_in_progress: usize,
-    /// Unfinished and cancelled maintenances, each with its latest update only: the overview,
-    /// the maintenance page and the calendar need no more.
+    /// Unfinished maintenances (a cancelled one is not finished: the calendar marks it), each
+    /// with its latest update only: the overview, the maintenance page and the calendar need
+    /// no more.
     pub maintenances: Vec<Incident>,
 }
 
@@ -46,7 +48,7 @@ impl BoardSummary {
         let maintenances = snapshot
             .maintenances
             .iter()
-            .filter(|m| !m.status.is_finished() || is_cancelled(m))
+            .filter(|m| !m.status.is_finished())
             .map(|m| Incident {
                 updates: m.updates.last().cloned().into_iter().collect(),
                 components: Vec::new(),
@@ -55,7 +57,8 @@ impl BoardSummary {
             .collect();
         BoardSummary {
             name: view.name,
-            shown: crate::overview::shown_state(snapshot),
+            // With no failed poll, the overview's state is what the page shows.
+            shown: view.state,
             open_incidents: view.open_incidents,
             maintenance_in_progress: view.maintenance_in_progress,
             maintenances,
@@ -67,13 +70,6 @@ impl BoardSummary {
         let json = serde_json::to_vec(self).expect("summaries serialize");
         hex::encode(&Sha256::digest(&json)[..12])
     }
-}
-
-fn is_cancelled(maintenance: &Incident) -> bool {
-    matches!(
-        maintenance.status.as_str().to_ascii_lowercase().as_str(),
-        "cancelled" | "canceled"
-    )
 }
 
 /// A provider's board item as stored: the summary of its last good read and how its polls go.
@@ -164,6 +160,14 @@ impl BoardItem {
         };
         (view, summary)
     }
+}
+
+/// When a shard's last scheduled run ended (`CYCLE` / [`cycle_key`]).
+#[derive(Serialize, Deserialize)]
+struct CycleItem {
+    pk: String,
+    sk: String,
+    finished_at: DateTime<Utc>,
 }
 
 /// A shard's run key: `<shard>/<shards>`.
@@ -278,16 +282,12 @@ impl Table {
         shards: u32,
         at: DateTime<Utc>,
     ) -> Result<(), TableError> {
-        let mut item = key(CYCLE_PK, &cycle_key(shard, shards));
-        item.insert("finished_at".to_owned(), AttributeValue::S(at.to_rfc3339()));
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| table_error("PutItem", e))?;
-        Ok(())
+        self.put(&CycleItem {
+            pk: CYCLE_PK.to_owned(),
+            sk: cycle_key(shard, shards),
+            finished_at: at,
+        })
+        .await
     }
 
     /// When each shard's last scheduled run ended, by [`cycle_key`].
@@ -301,12 +301,8 @@ impl Table {
             .await?;
         Ok(items
             .into_iter()
-            .filter_map(|item| {
-                let sk = item.get("sk")?.as_s().ok()?.clone();
-                let at = item.get("finished_at")?.as_s().ok()?;
-                let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
-                Some((sk, at))
-            })
+            .filter_map(|item| serde_dynamo::from_item::<_, CycleItem>(item).ok())
+            .map(|cycle| (cycle.sk, cycle.finished_at))
             .collect())
     }
 

@@ -10,7 +10,8 @@
 //! | version (revalidation) | one GetItem |
 //!
 //! A warm container keeps the last board while the version and the minute stay the same, so
-//! the 30 s reloads of an open dashboard cost one GetItem each.
+//! the 30 s reloads of an open dashboard cost two GetItems each (the revalidation reads the
+//! version, then the board does).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -18,14 +19,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::board::{BoardItem, BoardSummary, cycle_key};
+use super::board::{BOARD_SK, BoardItem, BoardSummary, cycle_key};
 use super::history::{HistoryPage, first_seq_at};
 use super::shards::shard_of;
 use super::table::{ProviderMeta, Table, TableError};
 use crate::config::ProviderConfig;
+use crate::event::EventType;
 use crate::history::{EventPage, EventQuery, incident_timelines};
 use crate::model::Snapshot;
-use crate::overview::{PollHealth, overview};
+use crate::overview::{PollHealth, ProviderOverview, overview};
 use crate::stream::{COMPONENT_PREFIX, INCIDENT_PREFIX, MAINTENANCE_PREFIX, META_SK, StateItem};
 use crate::web::board::{Board, BoardRow, MaintenanceWindow};
 use crate::web::calendar::{self, MaintenanceEntry};
@@ -75,6 +77,31 @@ impl TableReads {
         cycles.get(&cycle_key(shard, self.shards)).copied()
     }
 
+    /// A provider's overview from its board item (none: never polled yet), and its summary.
+    fn provider_view(
+        &self,
+        provider: &ProviderConfig,
+        item: Option<&BoardItem>,
+        cycles: &HashMap<String, DateTime<Utc>>,
+    ) -> (ProviderOverview, Option<BoardSummary>) {
+        match item {
+            Some(item) => item.overview(
+                &provider.id,
+                provider.name.as_deref(),
+                self.last_run(cycles, &provider.id),
+            ),
+            None => (
+                overview(
+                    &provider.id,
+                    &provider.provider("").name,
+                    None,
+                    &PollHealth::default(),
+                ),
+                None,
+            ),
+        }
+    }
+
     async fn read_board(&self) -> Result<Board, TableError> {
         let (boards, cycles) = tokio::try_join!(self.table.boards(), self.table.cycles())?;
         let mut by_id: HashMap<String, BoardItem> = boards
@@ -85,25 +112,12 @@ impl TableReads {
             .providers
             .iter()
             .map(|provider| {
-                let configured = provider.provider("").name;
-                let (view, summary) = match by_id.remove(&provider.id) {
-                    Some(item) => item.overview(
-                        &provider.id,
-                        provider.name.as_deref(),
-                        self.last_run(&cycles, &provider.id),
-                    ),
-                    // Never polled yet.
-                    None => (
-                        overview(&provider.id, &configured, None, &PollHealth::default()),
-                        None,
-                    ),
-                };
-                let maintenances = summary
-                    .iter()
-                    .flat_map(|s| &s.maintenances)
-                    .filter(|m| !m.status.is_finished())
-                    .map(|m| MaintenanceWindow::of(&view, m))
-                    .collect();
+                let (view, summary) =
+                    self.provider_view(provider, by_id.remove(&provider.id).as_ref(), &cycles);
+                let maintenances = MaintenanceWindow::unfinished(
+                    &view,
+                    summary.iter().flat_map(|s| &s.maintenances),
+                );
                 BoardRow {
                     overview: view,
                     tags: provider.tags.clone(),
@@ -131,7 +145,7 @@ impl TableReads {
             let Some(sk) = item.get("sk").and_then(|v| v.as_s().ok()).cloned() else {
                 continue;
             };
-            if sk == "BOARD" {
+            if sk == BOARD_SK {
                 board = serde_dynamo::from_item::<_, BoardItem>(item).ok();
             } else if sk == META_SK {
                 meta = serde_dynamo::from_item::<_, ProviderMeta>(item).ok();
@@ -163,23 +177,18 @@ impl TableReads {
         snapshot
             .components
             .sort_by_key(|c| (c.position.is_none(), c.position));
-        let configured = config.provider("").name;
-        let (view, summary) = match &board {
-            Some(item) => item.overview(
-                &config.id,
-                config.name.as_deref(),
-                self.last_run(&cycles, &config.id),
-            ),
-            None => (
-                overview(&config.id, &configured, None, &PollHealth::default()),
-                None,
-            ),
-        };
-        snapshot.page.name = summary.map(|s| s.name).unwrap_or(configured);
+        let (view, summary) = self.provider_view(config, board.as_ref(), &cycles);
+        snapshot.page.name = summary
+            .map(|s| s.name)
+            .unwrap_or_else(|| config.provider("").name);
         let read_once = board.as_ref().is_some_and(|b| b.summary.is_some());
         let events = history
             .iter()
-            .filter(|h| h.kind != "component.status_changed" && h.kind != "provider.moved")
+            // As the state file's history: no incident is made of these.
+            .filter(|h| {
+                h.kind != EventType::ComponentStatusChanged.as_str()
+                    && h.kind != EventType::ProviderMoved.as_str()
+            })
             .filter_map(|h| h.stored());
         Ok(ProviderRecord {
             overview: view,

@@ -643,7 +643,6 @@ impl Poller {
                 .map_err(PollFailure::Table)?;
         }
         let open = shows_open(&snapshot);
-        let shown = crate::overview::shown_state(&snapshot);
         let first_poll = meta.is_none();
         let baseline_at = meta.as_ref().map_or(now, |m| m.baseline_at);
         let provider = config.provider(&snapshot.page.name);
@@ -722,7 +721,7 @@ impl Poller {
             } else {
                 meta.as_ref().and_then(|m| m.changed_at)
             },
-            shown: Some(shown),
+            shown: Some(summary.shown),
             board_hash: Some(board_hash),
         };
         let meta_written = if meta.as_ref() != Some(&new_meta) {

@@ -61,9 +61,7 @@ pub fn router(providers: Vec<ProviderConfig>, table: Table, shards: u32, access:
         Access::Token(token) => TokenCheck::new(Some(token)),
         Access::Iam => TokenCheck::default(),
     };
-    let side = Arc::new(ReadSide {
-        reads: Arc::new(TableReads::new(table, providers.clone(), shards)),
-        providers,
-    });
+    let reads = Arc::new(TableReads::new(table, providers.clone(), shards));
+    let side = Arc::new(ReadSide::new(providers, reads));
     web::finish(web::read_routes(side, token))
 }

@@ -27,7 +27,7 @@ pub struct MaintenanceWindow {
 }
 
 impl MaintenanceWindow {
-    pub fn of(provider: &ProviderOverview, maintenance: &Incident) -> MaintenanceWindow {
+    fn of(provider: &ProviderOverview, maintenance: &Incident) -> MaintenanceWindow {
         MaintenanceWindow {
             provider_id: provider.id.clone(),
             provider_name: provider.name.clone(),
@@ -37,6 +37,18 @@ impl MaintenanceWindow {
             ends: maintenance.scheduled_until,
             latest_update: maintenance.updates.last().map(|u| u.body.clone()),
         }
+    }
+
+    /// The windows of a provider's maintenances that are not finished.
+    pub fn unfinished<'a>(
+        provider: &ProviderOverview,
+        maintenances: impl IntoIterator<Item = &'a Incident>,
+    ) -> Vec<MaintenanceWindow> {
+        maintenances
+            .into_iter()
+            .filter(|m| !m.status.is_finished())
+            .map(|m| MaintenanceWindow::of(provider, m))
+            .collect()
     }
 
     pub fn in_progress(&self) -> bool {

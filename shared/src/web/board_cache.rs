@@ -16,12 +16,8 @@ pub fn build(reader: &StateReader, providers: &[ProviderConfig]) -> Result<Board
     let mut rows = Vec::with_capacity(providers.len());
     for provider in providers {
         let (overview, snapshot) = reader.overview(provider)?;
-        let maintenances = snapshot
-            .iter()
-            .flat_map(|s| &s.maintenances)
-            .filter(|m| !m.status.is_finished())
-            .map(|m| MaintenanceWindow::of(&overview, m))
-            .collect();
+        let maintenances =
+            MaintenanceWindow::unfinished(&overview, snapshot.iter().flat_map(|s| &s.maintenances));
         rows.push(BoardRow {
             overview,
             tags: provider.tags.clone(),

@@ -24,6 +24,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::ReadSide;
+use crate::config::ProviderConfig;
 
 /// How one kind of response may be kept.
 struct Policy {
@@ -70,7 +71,7 @@ pub async fn revalidate(
         let bucket = Utc::now().timestamp().div_euclid(policy.bucket_seconds);
         tag_of(&[
             version.as_bytes(),
-            &configuration_hash(&side),
+            &side.configuration,
             identity(request.uri()).as_bytes(),
             &bucket.to_be_bytes(),
         ])
@@ -113,9 +114,9 @@ fn identity(uri: &Uri) -> String {
 
 /// What of the configuration the pages show: a new deployment's names and tags are news even
 /// when the table has not changed.
-fn configuration_hash(side: &ReadSide) -> Vec<u8> {
+pub(super) fn configuration_hash(providers: &[ProviderConfig]) -> Vec<u8> {
     let mut hash = Sha256::new();
-    for provider in &side.providers {
+    for provider in providers {
         for part in [
             provider.id.as_str(),
             provider.name.as_deref().unwrap_or_default(),

@@ -53,6 +53,18 @@ use reads::Reads;
 pub struct ReadSide {
     pub providers: Vec<ProviderConfig>,
     pub reads: Arc<dyn Reads>,
+    /// What of the configuration the responses show, hashed once ([`caching`]'s tags).
+    configuration: Vec<u8>,
+}
+
+impl ReadSide {
+    pub fn new(providers: Vec<ProviderConfig>, reads: Arc<dyn Reads>) -> ReadSide {
+        ReadSide {
+            configuration: caching::configuration_hash(&providers),
+            providers,
+            reads,
+        }
+    }
 }
 
 /// The read side every deployment serves, whatever its store: the dashboard's pages, the JSON
@@ -110,14 +122,14 @@ pub struct WebState {
 #[cfg(feature = "sqlite")]
 pub fn router(state: Arc<WebState>) -> Router {
     let token = TokenCheck::new(state.token.clone());
-    let side = Arc::new(ReadSide {
-        providers: state.providers.clone(),
-        reads: Arc::new(state_file::StateFile::new(
+    let side = Arc::new(ReadSide::new(
+        state.providers.clone(),
+        Arc::new(state_file::StateFile::new(
             state.state_path.clone(),
             state.providers.clone(),
             state.metrics.clone(),
         )),
-    });
+    ));
     let watcher_only = Router::new()
         .route("/deliveries", get(pages::deliveries))
         .route("/metrics", get(metrics::metrics))
