@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{Duration as Span, Utc};
 use serde_json::Value;
 use support::aws_cloud::{Cloud, failures, start_functions};
-use support::browser::dump_dom;
+use support::browser::{dump_dom, screenshot};
 use support::fault_proxy::FaultProxy;
 use support::fixture::{Page, epoch};
 use support::function_url::{self, UrlResponse, request_event};
@@ -459,6 +459,13 @@ async fn the_dashboard_function_serves_the_lifecycle_from_the_table() {
     let (first, hostile_dom) = tokio::task::spawn_blocking({
         let profile = profile.path().to_owned();
         move || {
+            screenshot(
+                &profile,
+                &format!("{base}/?token={TOKEN}"),
+                "dashboard-aws-overview.png",
+                "1200,1100",
+                false,
+            );
             (
                 dump_dom(&profile, &format!("{base}/?token={TOKEN}")),
                 dump_dom(&profile, &format!("{base}/providers/hostile?token={TOKEN}")),

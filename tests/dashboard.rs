@@ -6,11 +6,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use support::browser::{chromium, dump_dom};
+use support::browser::{dump_dom, screenshot};
 use support::fixture::{Page, epoch};
 use support::*;
 
@@ -389,12 +388,6 @@ async fn the_dashboard_shows_every_provider_worst_first_with_hostile_text_inert(
     dashboard.child.kill().await.unwrap();
 }
 
-fn screenshots_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 async fn browser_pass(dashboard: &Dashboard) {
     let profile = tempfile::tempdir().unwrap();
     let base = dashboard.base.clone();
@@ -438,7 +431,6 @@ async fn browser_pass(dashboard: &Dashboard) {
         "worst first in the browser"
     );
 
-    let dir = screenshots_dir();
     // Desktop, a phone's width, and the system's dark mode.
     for (path, file, size, dark) in [
         ("/", "dashboard-overview.png", "1200,1100", false),
@@ -456,28 +448,6 @@ async fn browser_pass(dashboard: &Dashboard) {
             true,
         ),
     ] {
-        let shot = dir.join(file);
-        let _ = std::fs::remove_file(&shot);
-        let mut command = chromium(profile.path());
-        if dark {
-            command.arg("--force-dark-mode");
-        }
-        let out = command
-            .arg(format!("--screenshot={}", shot.display()))
-            .arg(format!("--window-size={size}"))
-            .arg(format!("{base}{path}"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let png = std::fs::read(&shot).unwrap();
-        assert!(
-            png.starts_with(b"\x89PNG") && png.len() > 20_000,
-            "{file}: {} bytes",
-            png.len()
-        );
+        screenshot(profile.path(), &format!("{base}{path}"), file, size, dark);
     }
 }
